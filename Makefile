@@ -1,0 +1,35 @@
+# Edge Model Profiler: `make run` launches the app on the bundled sample, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SAMPLE := resources/sample/mobilenetv2.onnx
+
+.PHONY: run test lint bench clean-venv
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+$(SAMPLE): resources/build_sample.py $(STAMP)
+	$(PY) resources/build_sample.py $(SAMPLE)
+
+run: $(STAMP) $(SAMPLE)
+	@bash scripts/qt-system-deps.sh
+	$(VENV)/bin/edgeprof $(SAMPLE)
+
+test: $(STAMP) $(SAMPLE)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check profiler ui tests benchmarks resources
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) benchmarks/analyze_speed.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,212 @@
+"""Static analysis: walk the graph in execution order and cost every node with the registry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from profiler.analysis import ops  # noqa: F401  (registers every cost function)
+from profiler.analysis.memory import peak_activation_bytes
+from profiler.analysis.registry import CostContext, OpCost, ShapeUnknown, lookup
+from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
+from profiler.model.graph import (
+    FLOAT_DTYPES,
+    QUANTIZED_WEIGHT_DTYPES,
+    Graph,
+    ModelGraph,
+    Node,
+    TensorInfo,
+)
+
+CONTROL_OPS = frozenset({"If", "Loop", "Scan"})
+
+
+@dataclass
+class _Walk:
+    """State shared while walking a graph and its subgraphs."""
+
+    domain: str
+    unsupported: Counter[str] = field(default_factory=Counter)
+    unknown_shape_nodes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    weights: dict[tuple[int, str], TensorInfo] = field(default_factory=dict)
+    constant_nodes: int = 0
+    node_count: int = 0
+
+
+def analyze(model: ModelGraph) -> StaticAnalysis:
+    """Cost every node of ``model``; totals count shared weights once."""
+    walk = _Walk(model.cost_domain)
+    layers = _graph_layers(model.graph, [], "", 1.0, walk)
+    analysis = StaticAnalysis(
+        layers=layers,
+        unsupported_ops=dict(sorted(walk.unsupported.items())),
+        unknown_shape_nodes=walk.unknown_shape_nodes,
+        notes=walk.notes,
+    )
+    analysis.totals = _totals(layers, walk, peak_activation_bytes(model.graph))
+    analysis.by_op_type = by_op_type(layers)
+    return analysis
+
+
+def _weight_sources(graph: Graph, name: str, sources: dict[str, frozenset[str]]) -> frozenset[str]:
+    if name in graph.constants:
+        return frozenset((name,))
+    return sources.get(name, frozenset())
+
+
+def _graph_layers(
+    graph: Graph, outers: list[Graph], path: str, multiplier: float, walk: _Walk
+) -> list[LayerCost]:
+    layers: list[LayerCost] = []
+    sources: dict[str, frozenset[str]] = {}
+    for node in graph.nodes:
+        walk.node_count += 1
+        weight_names = frozenset().union(
+            *(_weight_sources(graph, name, sources) for name in node.inputs if name)
+        )
+        for name in weight_names:
+            walk.weights[(id(graph), name)] = graph.constants[name]
+        if _makes_constants(graph, node):
+            walk.constant_nodes += 1
+            for output in node.outputs:
+                sources[output] = weight_names
+            continue
+        if node.op_type in CONTROL_OPS and node.subgraphs:
+            layers.extend(_control_layers(node, graph, outers, path, multiplier, walk))
+            continue
+        layer = _layer(node, graph, outers, walk)
+        _add_weights(layer, [graph.constants[n] for n in sorted(weight_names)])
+        layer.subgraph, layer.multiplier = path, multiplier
+        layers.append(layer)
+    return layers
+
+
+def _makes_constants(graph: Graph, node: Node) -> bool:
+    outputs = [o for o in node.outputs if o]
+    return bool(outputs) and all(o in graph.constants or o in graph.folded for o in outputs)
+
+
+def _layer(node: Node, graph: Graph, outers: list[Graph], walk: _Walk) -> LayerCost:
+    context = CostContext(node, graph, outers)
+    layer = _describe(node, context)
+    entry = lookup(walk.domain, node)
+    if entry is None:
+        walk.unsupported[_display_type(node)] += 1
+        layer.status = "unsupported"
+        layer.note = "no cost function for this op type: its cost is not counted"
+        return layer
+    try:
+        cost = entry.function(context)
+    except ShapeUnknown as error:
+        return _shape_unknown(layer, walk, str(error))
+    except (ArithmeticError, IndexError, KeyError, TypeError, ValueError) as error:
+        return _shape_unknown(layer, walk, f"malformed node ({error})")
+    _apply_cost(layer, cost, entry.computes)
+    return layer
+
+
+def _shape_unknown(layer: LayerCost, walk: _Walk, reason: str) -> LayerCost:
+    walk.unknown_shape_nodes.append(layer.name)
+    layer.status = "shape_unknown"
+    layer.note = f"cost not counted: {reason}"
+    return layer
+
+
+def _display_type(node: Node) -> str:
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}"
+
+
+def _describe(node: Node, context: CostContext) -> LayerCost:
+    outputs = [context.tensor(name) for name in node.outputs if name]
+    inputs = [context.tensor(name) for name in node.inputs if name]
+    activation = sum(info.nbytes or 0 for info in outputs)
+    return LayerCost(
+        name=node.name,
+        op_type=node.op_type,
+        domain=node.domain,
+        inputs=list(node.inputs),
+        outputs=list(node.outputs),
+        output_shapes=[list(info.shape) if info.shape is not None else None for info in outputs],
+        output_dtypes=[info.dtype for info in outputs],
+        activation_bytes=activation,
+        memory_access_bytes=activation + sum(info.nbytes or 0 for info in inputs),
+    )
+
+
+def _apply_cost(layer: LayerCost, cost: OpCost, computes: bool) -> None:
+    layer.macs, layer.flops = cost.macs, cost.flops
+    if not computes:
+        layer.status = "no_compute"
+    if cost.note:
+        layer.note = cost.note
+
+
+def is_weight(info: TensorInfo) -> bool:
+    """Learned weights: floating or low-bit integer constants (not shape vectors or indices)."""
+    return info.dtype in FLOAT_DTYPES or info.dtype in QUANTIZED_WEIGHT_DTYPES
+
+
+def _add_weights(layer: LayerCost, weights: list[TensorInfo]) -> None:
+    for info in weights:
+        layer.weight_bytes += info.nbytes or 0
+        if is_weight(info):
+            layer.params += info.element_count or 0
+
+
+def _control_layers(
+    node: Node, graph: Graph, outers: list[Graph], path: str, multiplier: float, walk: _Walk
+) -> list[LayerCost]:
+    """The control node itself (zero cost) followed by its bodies' layers, multiplied."""
+    from profiler.analysis.subgraphs import body_multipliers
+
+    context = CostContext(node, graph, outers)
+    control = _describe(node, context)
+    control.status, control.subgraph, control.multiplier = "control", path, multiplier
+    bodies: dict[str, list[LayerCost]] = {}
+    for attr_name, body in node.subgraphs.items():
+        body_path = f"{path}/{node.name}/{attr_name}".lstrip("/")
+        bodies[attr_name] = _graph_layers(body, [graph, *outers], body_path, 1.0, walk)
+    factors, note = body_multipliers(context, bodies)
+    control.note = note
+    if "trip count unknown" in note:
+        walk.notes.append(f"{node.name}: {note}")
+    result = [control]
+    for attr_name, body_layers in bodies.items():
+        for layer in body_layers:
+            layer.multiplier *= factors.get(attr_name, 1.0) * multiplier
+        result.extend(body_layers)
+    return result
+
+
+def by_op_type(layers: list[LayerCost]) -> list[OpTypeCost]:
+    """Cost grouped by op type, most MACs (then FLOPs) first."""
+    groups: dict[str, OpTypeCost] = {}
+    for layer in layers:
+        group = groups.setdefault(layer.op_type, OpTypeCost(layer.op_type))
+        group.count += 1
+        group.macs += round(layer.macs * layer.multiplier)
+        group.flops += round(layer.flops * layer.multiplier)
+        group.params += layer.params
+        group.activation_bytes += layer.activation_bytes
+    return sorted(groups.values(), key=lambda g: (-g.macs, -g.flops, g.op_type))
+
+
+def _totals(layers: list[LayerCost], walk: _Walk, peak_bytes: int) -> AnalysisTotals:
+    totals = AnalysisTotals(
+        macs=round(sum(layer.macs * layer.multiplier for layer in layers)),
+        flops=round(sum(layer.flops * layer.multiplier for layer in layers)),
+        activation_bytes=sum(layer.activation_bytes for layer in layers),
+        peak_activation_bytes=peak_bytes,
+        node_count=walk.node_count,
+        layer_count=len(layers),
+        constant_node_count=walk.constant_nodes,
+    )
+    by_dtype: Counter[str] = Counter()
+    for info in walk.weights.values():
+        by_dtype[info.dtype] += info.nbytes or 0
+        if is_weight(info):
+            totals.params += info.element_count or 0
+    totals.weight_bytes = sum(by_dtype.values())
+    totals.weight_bytes_by_dtype = dict(sorted(by_dtype.items()))
+    return totals

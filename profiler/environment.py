@@ -1,0 +1,67 @@
+"""What the machine is: OS, CPU (name, cores, ISA flags), runtime versions. Recorded in reports."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from typing import Any
+
+import psutil
+
+INTERESTING_CPU_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
+    "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "amx_fp16",
+    "asimd", "asimddp", "asimdhp", "sve", "sve2", "i8mm", "bf16",
+)
+RUNTIME_PACKAGES = ("onnx", "onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino",
+                    "openvino", "nncf", "numpy")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """First processor block of /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            block = handle.read().split("\n\n")[0]
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in block.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_info() -> dict[str, Any]:
+    info = _cpuinfo()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    return {
+        "name": info.get("model name") or platform.processor() or platform.machine(),
+        "architecture": platform.machine(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "logical_cores": psutil.cpu_count(logical=True),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "isa_flags": [flag for flag in INTERESTING_CPU_FLAGS if flag in flags],
+    }
+
+
+def runtime_versions() -> dict[str, str]:
+    """Installed versions, read from package metadata (imports nothing heavy)."""
+    versions = {}
+    for package in RUNTIME_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "os": f"{platform.system()} {platform.release()}",
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_info(),
+        "memory_bytes": psutil.virtual_memory().total,
+        "runtimes": runtime_versions(),
+    }

@@ -1,0 +1,146 @@
+"""The format-neutral model graph every loader produces and every analysis reads.
+
+Tensors carry shapes and dtypes, never weight bytes: analysis needs sizes, not values, so a
+model with gigabytes of weights is described without reading them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+Dim = int | str | None
+"""One dimension: a concrete size, a symbolic name, or None when nothing is known."""
+
+DTYPE_BITS: dict[str, int] = {
+    "float64": 64, "float32": 32, "float16": 16, "bfloat16": 16,
+    "float8e4m3fn": 8, "float8e4m3fnuz": 8, "float8e5m2": 8, "float8e5m2fnuz": 8, "float4e2m1": 4,
+    "int64": 64, "int32": 32, "int16": 16, "int8": 8, "int4": 4, "int2": 2,
+    "uint64": 64, "uint32": 32, "uint16": 16, "uint8": 8, "uint4": 4, "uint2": 2, "uint1": 1,
+    "bool": 8, "complex64": 64, "complex128": 128,
+}
+"""Storage bits per element. int4 packs two elements per byte (rounded up per tensor)."""
+
+FLOAT_DTYPES = frozenset(
+    {"float64", "float32", "float16", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
+     "float8e5m2", "float8e5m2fnuz", "float4e2m1"}
+)
+"""Dtypes that hold learned weights (besides the low-bit integer ones)."""
+
+QUANTIZED_WEIGHT_DTYPES = frozenset({"int8", "uint8", "int4", "uint4", "int2", "uint2", "uint1"})
+
+
+def bytes_for(dtype: str, element_count: int) -> int | None:
+    """Bytes needed to store ``element_count`` elements of ``dtype``; None for unknown dtypes."""
+    bits = DTYPE_BITS.get(dtype)
+    if bits is None:
+        return None
+    return (element_count * bits + 7) // 8
+
+
+@dataclass
+class TensorInfo:
+    """A named tensor: its dtype and shape (None when even the rank is unknown)."""
+
+    name: str
+    dtype: str = "unknown"
+    shape: tuple[Dim, ...] | None = None
+
+    @property
+    def is_static(self) -> bool:
+        """True when every dimension is a known non-negative integer."""
+        return self.shape is not None and all(
+            isinstance(d, int) and d >= 0 for d in self.shape
+        )
+
+    @property
+    def element_count(self) -> int | None:
+        if not self.is_static:
+            return None
+        assert self.shape is not None
+        return math.prod(int(d) for d in self.shape if d is not None)
+
+    @property
+    def nbytes(self) -> int | None:
+        count = self.element_count
+        return None if count is None else bytes_for(self.dtype, count)
+
+    def static_shape(self) -> tuple[int, ...] | None:
+        """The shape as ints when fully known, else None."""
+        if not self.is_static:
+            return None
+        assert self.shape is not None
+        return tuple(int(d) for d in self.shape if d is not None)
+
+
+@dataclass
+class Node:
+    """One operation. ``inputs`` keeps '' for omitted optional inputs, so positions hold."""
+
+    name: str
+    op_type: str
+    domain: str = ""
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    subgraphs: dict[str, Graph] = field(default_factory=dict)
+
+
+@dataclass
+class Graph:
+    """Nodes in execution (topological) order and every tensor known about them.
+
+    ``constants`` are tensors whose values are fixed in the file (initializers, Constant
+    outputs, ConstantOfShape outputs of a fixed shape): the model's weights. ``constant_values``
+    holds the values of small constants only (shape tensors, trip counts), never weights.
+    """
+
+    nodes: list[Node] = field(default_factory=list)
+    inputs: list[TensorInfo] = field(default_factory=list)
+    outputs: list[TensorInfo] = field(default_factory=list)
+    tensors: dict[str, TensorInfo] = field(default_factory=dict)
+    constants: dict[str, TensorInfo] = field(default_factory=dict)
+    constant_values: dict[str, list[float | int]] = field(default_factory=dict)
+    folded: set[str] = field(default_factory=set)
+    """Tensors computed only from constants: runtimes fold them at load time."""
+
+    def tensor(self, name: str) -> TensorInfo:
+        """The info for ``name``; an unknown tensor gets an empty (unknown) info."""
+        info = self.tensors.get(name)
+        if info is None:
+            info = self.constants.get(name)
+        return info if info is not None else TensorInfo(name)
+
+
+@dataclass
+class InputSpec:
+    """A model input with the shape it was analysed at and where each size came from."""
+
+    name: str
+    dtype: str
+    declared_shape: tuple[Dim, ...] | None
+    shape: tuple[int, ...] | None
+    shape_source: str = "model"  # "model" | "default" | "override"
+
+
+@dataclass
+class ModelGraph:
+    """A loaded model: the graph plus what the file says about itself."""
+
+    path: str
+    format: str  # "onnx" | "openvino-ir" | "tflite"
+    graph: Graph
+    files: list[str] = field(default_factory=list)
+    file_bytes: int = 0
+    opsets: dict[str, int] = field(default_factory=dict)
+    ir_version: int | None = None
+    producer: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    input_specs: list[InputSpec] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cost_domain(self) -> str:
+        """Which cost registry applies: ONNX op semantics or OpenVINO opset semantics."""
+        return "onnx" if self.format == "onnx" else "openvino"

@@ -1,0 +1,47 @@
+"""One entry point for every model format: checks the path, then dispatches on the extension."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from profiler.errors import ModelLoadError
+from profiler.model.graph import ModelGraph
+
+ONNX_EXTENSIONS = (".onnx",)
+OPENVINO_EXTENSIONS = (".xml",)
+TFLITE_EXTENSIONS = (".tflite",)
+MODEL_EXTENSIONS = ONNX_EXTENSIONS + OPENVINO_EXTENSIONS + TFLITE_EXTENSIONS
+
+
+def check_model_path(path: str) -> str:
+    """Return the extension of a readable model file, or raise a ModelLoadError saying why not."""
+    if not os.path.exists(path):
+        raise ModelLoadError(path, "no such file")
+    if os.path.isdir(path):
+        raise ModelLoadError(path, "is a directory; give the model file inside it")
+    if not os.access(path, os.R_OK):
+        raise ModelLoadError(path, "cannot be read (permission denied)")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in MODEL_EXTENSIONS:
+        raise ModelLoadError(
+            path,
+            f"unknown model format {extension or '(no extension)'!r}; supported: "
+            f"{', '.join(MODEL_EXTENSIONS)}",
+        )
+    return extension
+
+
+def load_model(
+    path: str, shape_overrides: Mapping[str, tuple[int, ...]] | None = None
+) -> ModelGraph:
+    """Load ``path`` (ONNX, OpenVINO IR or TFLite) with every input at a concrete shape."""
+    extension = check_model_path(path)
+    overrides = dict(shape_overrides or {})
+    if extension in ONNX_EXTENSIONS:
+        from profiler.model.onnx_loader import load_onnx
+
+        return load_onnx(path, overrides)
+    from profiler.model.openvino_loader import load_openvino
+
+    return load_openvino(path, overrides)

@@ -1,0 +1,213 @@
+"""ONNX loading: parse the protobuf without external weight bytes, resolve shapes, build a Graph.
+
+External data is validated (location inside the model's folder, file long enough) with
+``os.stat`` only; the weight bytes are never read. Small integer tensors stored externally
+(shape vectors) are the exception: shape inference needs their values, and they are tiny.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import TensorProto
+
+from profiler.errors import ModelLoadError, ProfilerError
+from profiler.model.graph import Dim, InputSpec, ModelGraph, bytes_for
+from profiler.model.onnx_graph import element_count
+from profiler.model.onnx_graph import (
+    SMALL_CONSTANT_ELEMENTS,
+    build_graph,
+    onnx_dtype_name,
+    tensor_shape,
+)
+from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
+
+
+def load_onnx(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> ModelGraph:
+    """Load an ONNX file into a ModelGraph with every input at a concrete shape."""
+    model = _parse(path)
+    model_dir = os.path.dirname(os.path.abspath(path))
+    external_files = _validate_external_data(model, model_dir, path)
+    _load_small_external_tensors(model, model_dir)
+    initializer_names = {t.name for t in model.graph.initializer}
+    specs = resolve_input_shapes(_declared_inputs(model, initializer_names), shape_overrides)
+    _fix_input_shapes(model, specs)
+    warnings = [w for w in (defaulted_dims_warning(s) for s in specs) if w]
+    model, inference_warning = _infer_shapes(model)
+    if inference_warning:
+        warnings.append(inference_warning)
+    try:
+        graph = build_graph(model.graph, outer_scope=set())
+    except ProfilerError as error:
+        raise ModelLoadError(path, str(error)) from None
+    files = [os.path.abspath(path), *sorted(external_files)]
+    return ModelGraph(
+        path=os.path.abspath(path),
+        format="onnx",
+        graph=graph,
+        files=files,
+        file_bytes=sum(os.path.getsize(f) for f in files),
+        opsets={(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+        ir_version=model.ir_version,
+        producer=" ".join(p for p in (model.producer_name, model.producer_version) if p),
+        metadata={p.key: p.value for p in model.metadata_props},
+        input_specs=specs,
+        warnings=warnings,
+    )
+
+
+def _parse(path: str) -> onnx.ModelProto:
+    if os.path.getsize(path) == 0:
+        raise ModelLoadError(path, "the file is empty")
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as error:
+        raise ModelLoadError(
+            path, f"not a valid ONNX model (the protobuf does not parse: {_first_line(error)})"
+        ) from None
+    if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
+        raise ModelLoadError(
+            path, "not a valid ONNX model (no graph found: the file is truncated or not ONNX)"
+        )
+    if not model.opset_import and model.ir_version >= 3:
+        raise ModelLoadError(path, "not a valid ONNX model (no opset_import: truncated?)")
+    return model
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _all_tensors(graph: onnx.GraphProto) -> list[TensorProto]:
+    """Initializers and tensor-valued attributes of ``graph`` and all of its subgraphs."""
+    tensors = list(graph.initializer)
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                tensors.append(attr.t)
+            elif attr.type == onnx.AttributeProto.GRAPH:
+                tensors.extend(_all_tensors(attr.g))
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for sub in attr.graphs:
+                    tensors.extend(_all_tensors(sub))
+    return tensors
+
+
+def _external_fields(tensor: TensorProto) -> dict[str, str]:
+    return {entry.key: entry.value for entry in tensor.external_data}
+
+
+def _validate_external_data(model: onnx.ModelProto, model_dir: str, path: str) -> set[str]:
+    """Check every external reference without reading it; return the files referenced."""
+    files: set[str] = set()
+    real_dir = os.path.realpath(model_dir)
+    for tensor in _all_tensors(model.graph):
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        fields = _external_fields(tensor)
+        location = fields.get("location", "")
+        target = _safe_external_path(path, real_dir, tensor.name, location)
+        offset = _int_field(path, tensor.name, fields, "offset")
+        length = _int_field(path, tensor.name, fields, "length")
+        expected = length if "length" in fields else _tensor_nbytes(tensor)
+        size = os.path.getsize(target)
+        if expected is not None and offset + expected > size:
+            raise ModelLoadError(
+                path,
+                f"external data for tensor {tensor.name!r} needs bytes {offset}..{offset + expected}"
+                f" of {location!r}, which has only {size} bytes (file truncated?)",
+            )
+        files.add(target)
+    return files
+
+
+def _safe_external_path(path: str, real_dir: str, tensor: str, location: str) -> str:
+    if not location:
+        raise ModelLoadError(path, f"tensor {tensor!r} is external but names no location")
+    if os.path.isabs(location) or location.startswith(("/", "\\")):
+        raise ModelLoadError(
+            path, f"external data {location!r} of tensor {tensor!r} is an absolute path; refused "
+            "(external data must lie in the model's folder)"
+        )
+    target = os.path.realpath(os.path.join(real_dir, location))
+    if os.path.commonpath([target, real_dir]) != real_dir:
+        raise ModelLoadError(
+            path, f"external data {location!r} of tensor {tensor!r} points outside the model's "
+            "folder; refused (path traversal)"
+        )
+    if not os.path.isfile(target):
+        raise ModelLoadError(
+            path, f"external data file {location!r} (tensor {tensor!r}) is missing; put it beside "
+            "the model"
+        )
+    return target
+
+
+def _int_field(path: str, tensor: str, fields: dict[str, str], key: str) -> int:
+    try:
+        value = int(fields.get(key, "0"))
+    except ValueError:
+        raise ModelLoadError(path, f"external data {key} of tensor {tensor!r} is not a number")
+    if value < 0:
+        raise ModelLoadError(path, f"external data {key} of tensor {tensor!r} is negative")
+    return value
+
+
+def _tensor_nbytes(tensor: TensorProto) -> int | None:
+    return bytes_for(onnx_dtype_name(tensor.data_type), element_count(tensor))
+
+
+def _load_small_external_tensors(model: onnx.ModelProto, model_dir: str) -> None:
+    """Read integer tensors of a few elements stored externally: shape inference needs them."""
+    for tensor in model.graph.initializer:
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        if tensor.data_type not in (TensorProto.INT64, TensorProto.INT32):
+            continue
+        if element_count(tensor) > SMALL_CONSTANT_ELEMENTS:
+            continue
+        fields = _external_fields(tensor)
+        nbytes = _tensor_nbytes(tensor) or 0
+        with open(os.path.join(model_dir, fields["location"]), "rb") as handle:
+            handle.seek(int(fields.get("offset", "0")))
+            tensor.raw_data = handle.read(nbytes)
+        del tensor.external_data[:]
+        tensor.data_location = TensorProto.DEFAULT
+
+
+def _declared_inputs(
+    model: onnx.ModelProto, initializer_names: set[str]
+) -> list[tuple[str, str, tuple[Dim, ...] | None]]:
+    """Real runtime inputs: old IR versions also list every initializer as a graph input."""
+    return [
+        (vi.name, onnx_dtype_name(vi.type.tensor_type.elem_type), tensor_shape(vi))
+        for vi in model.graph.input
+        if vi.name not in initializer_names
+    ]
+
+
+def _fix_input_shapes(model: onnx.ModelProto, specs: list[InputSpec]) -> None:
+    by_name = {spec.name: spec for spec in specs}
+    for value_info in model.graph.input:
+        spec = by_name.get(value_info.name)
+        if spec is None or spec.shape is None:
+            continue
+        shape = value_info.type.tensor_type.shape
+        del shape.dim[:]
+        for size in spec.shape:
+            shape.dim.add().dim_value = size
+
+
+def _infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str | None]:
+    """ONNX shape inference with data propagation (Shape→Gather→Concat→Reshape chains)."""
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True), None
+    except Exception as error:  # inference is best effort; nodes left unknown are reported
+        try:
+            return onnx.shape_inference.infer_shapes(model), None
+        except Exception:
+            return model, f"shape inference failed ({_first_line(error)}); some shapes unknown"

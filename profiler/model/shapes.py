@@ -1,0 +1,140 @@
+"""Input-shape resolution: dynamic dims get user overrides, then documented defaults.
+
+Defaults (applied only where the model leaves a dim unsized, and always reported):
+- the first dim (batch) is 1;
+- the last two dims of a rank-4 input (image height/width) are 224;
+- any other dim (sequence length and the like) is 128.
+A symbolic dim shared by several inputs (e.g. ``seq``) gets one value everywhere: the value
+an override gave it, if any.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from profiler.errors import ShapeError
+from profiler.model.graph import Dim, InputSpec
+
+DEFAULT_BATCH = 1
+DEFAULT_IMAGE_SIDE = 224
+DEFAULT_SEQUENCE = 128
+MAX_DIM = 2**31 - 1
+
+_SHAPE_RE = re.compile(r"^\s*(?P<name>.+?)\s*=\s*(?P<dims>\d+(?:\s*[x,]\s*\d+)*)?\s*$")
+
+
+def parse_shape_overrides(items: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """Parse ``NAME=1x3x224x224`` strings (``,`` also separates dims; ``NAME=`` is a scalar)."""
+    overrides: dict[str, tuple[int, ...]] = {}
+    for item in items:
+        match = _SHAPE_RE.match(item)
+        if match is None:
+            raise ShapeError(
+                f"--shape {item!r}: expected NAME=DIMxDIM..., e.g. input=1x3x224x224"
+            )
+        dims_text = match.group("dims") or ""
+        dims = tuple(int(d) for d in re.split(r"\s*[x,]\s*", dims_text) if d)
+        if any(d <= 0 or d > MAX_DIM for d in dims):
+            raise ShapeError(f"--shape {item!r}: every dim must be between 1 and {MAX_DIM}")
+        overrides[match.group("name")] = dims
+    return overrides
+
+
+def _default_dim(index: int, rank: int) -> int:
+    if index == 0:
+        return DEFAULT_BATCH
+    if rank == 4 and index >= 2:
+        return DEFAULT_IMAGE_SIDE
+    return DEFAULT_SEQUENCE
+
+
+def _check_override(name: str, declared: tuple[Dim, ...] | None, shape: tuple[int, ...]) -> None:
+    if declared is None:
+        return
+    if len(declared) != len(shape):
+        raise ShapeError(
+            f"--shape {name}: the model declares rank {len(declared)} "
+            f"({format_shape(declared)}), the override has rank {len(shape)}"
+        )
+    for index, (want, got) in enumerate(zip(declared, shape, strict=True)):
+        if isinstance(want, int) and want > 0 and want != got:
+            raise ShapeError(
+                f"--shape {name}: dim {index} is fixed at {want} in the model, override gives {got}"
+            )
+
+
+def resolve_input_shapes(
+    inputs: list[tuple[str, str, tuple[Dim, ...] | None]],
+    overrides: Mapping[str, tuple[int, ...]],
+) -> list[InputSpec]:
+    """Give every input a concrete shape: overrides first, then sizes shared by name, then defaults.
+
+    ``inputs`` is (name, dtype, declared shape) per model input.
+    """
+    names = [name for name, _, _ in inputs]
+    unknown = [name for name in overrides if name not in names]
+    if unknown:
+        raise ShapeError(
+            f"--shape names unknown input(s) {', '.join(unknown)}; the model's inputs are: "
+            f"{', '.join(names) or '(none)'}"
+        )
+    symbol_sizes: dict[str, int] = {}
+    for name, _, declared in inputs:
+        if name in overrides:
+            _check_override(name, declared, overrides[name])
+            for dim, size in zip(declared or (), overrides[name], strict=False):
+                if isinstance(dim, str) and dim:
+                    symbol_sizes.setdefault(dim, size)
+    return [
+        _resolve_one(name, dtype, declared, overrides.get(name), symbol_sizes)
+        for name, dtype, declared in inputs
+    ]
+
+
+def _resolve_one(
+    name: str,
+    dtype: str,
+    declared: tuple[Dim, ...] | None,
+    override: tuple[int, ...] | None,
+    symbol_sizes: dict[str, int],
+) -> InputSpec:
+    if override is not None:
+        return InputSpec(name, dtype, declared, override, "override")
+    if declared is None:
+        raise ShapeError(
+            f"input {name!r} has no declared shape; give one with --shape {name}=DIMxDIM..."
+        )
+    dims: list[int] = []
+    source = "model"
+    for index, dim in enumerate(declared):
+        if isinstance(dim, int) and dim > 0:
+            dims.append(dim)
+            continue
+        source = "default"
+        if isinstance(dim, str) and dim in symbol_sizes:
+            dims.append(symbol_sizes[dim])
+            continue
+        size = _default_dim(index, len(declared))
+        if isinstance(dim, str) and dim:
+            symbol_sizes[dim] = size
+        dims.append(size)
+    return InputSpec(name, dtype, declared, tuple(dims), source)
+
+
+def format_shape(shape: Iterable[Dim] | None) -> str:
+    """``1x3x224x224``; symbolic dims by name, unknown ones as ``?``; ``scalar`` for rank 0."""
+    if shape is None:
+        return "?"
+    parts = ["?" if d is None or d == "" else str(d) for d in shape]
+    return "x".join(parts) if parts else "scalar"
+
+
+def defaulted_dims_warning(spec: InputSpec) -> str | None:
+    """A one-line note for inputs whose size came from defaults, naming the flag to change it."""
+    if spec.shape_source != "default" or spec.shape is None:
+        return None
+    return (
+        f"input {spec.name!r} is dynamic ({format_shape(spec.declared_shape)}); analysed at "
+        f"{format_shape(spec.shape)} (set another size with --shape {spec.name}=...)"
+    )
