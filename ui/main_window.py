@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from profiler.api import analyze_model
 from profiler.errors import ProfilerError
@@ -22,7 +22,17 @@ class MainWindow(QMainWindow):
         self.summary = QLabel("Drop a model (.onnx, .xml, .tflite) here, or use File › Open.")
         self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setCentralWidget(self.summary)
+        self.error_banner = QLabel()
+        self.error_banner.setWordWrap(True)
+        self.error_banner.setStyleSheet(
+            "background: #fdecea; color: #8a1c13; padding: 8px; border: 1px solid #f5c2bd;"
+        )
+        self.error_banner.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.error_banner)
+        layout.addWidget(self.summary, 1)
+        self.setCentralWidget(central)
         open_action = QAction("&Open…", self)
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self._choose_file)
@@ -39,14 +49,20 @@ class MainWindow(QMainWindow):
         try:
             report = analyze_model(path)
         except ProfilerError as error:
-            self.statusBar().showMessage(f"Could not open {path}")
-            QMessageBox.warning(self, "Cannot open model", str(error))
+            self.show_error(str(error))
             return False
+        self.error_banner.hide()
         self.summary.setText(summary_text(report, top=15))
         self.summary.setStyleSheet("font-family: monospace;")
         self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.statusBar().showMessage(f"Analysed {path}")
         return True
+
+    def show_error(self, message: str) -> None:
+        """Errors appear in the window (never a traceback, never a blocking dialog)."""
+        self.error_banner.setText(f"Cannot open: {message}")
+        self.error_banner.show()
+        self.statusBar().showMessage("Could not open the file; see the message above")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls():
