@@ -19,6 +19,7 @@ from profiler.model.graph import (
 )
 
 CONTROL_OPS = frozenset({"If", "Loop", "Scan"})
+WeightKey = tuple[int, str]
 
 
 @dataclass
@@ -29,7 +30,11 @@ class _Walk:
     unsupported: Counter[str] = field(default_factory=Counter)
     unknown_shape_nodes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    weights: dict[tuple[int, str], TensorInfo] = field(default_factory=dict)
+    weights: dict[WeightKey, TensorInfo] = field(default_factory=dict)
+    """Every constant some node reads, keyed by (id of the graph that owns it, name)."""
+    sources: dict[str, frozenset[WeightKey]] = field(default_factory=dict)
+    """Outputs of constant-making nodes -> the weights they come from (names are unique
+    across scopes in ONNX, so one map serves a graph and its subgraphs)."""
     constant_nodes: int = 0
     node_count: int = 0
 
@@ -49,34 +54,37 @@ def analyze(model: ModelGraph) -> StaticAnalysis:
     return analysis
 
 
-def _weight_sources(graph: Graph, name: str, sources: dict[str, frozenset[str]]) -> frozenset[str]:
-    if name in graph.constants:
-        return frozenset((name,))
-    return sources.get(name, frozenset())
+def _weight_sources(scopes: list[Graph], name: str, walk: _Walk) -> frozenset[WeightKey]:
+    """The weights behind ``name``: itself when a constant of this or an enclosing graph
+    (subgraph bodies read outer weights), else what the constant chain producing it read."""
+    for scope in scopes:
+        if name in scope.constants:
+            key = (id(scope), name)
+            walk.weights[key] = scope.constants[name]
+            return frozenset((key,))
+    return walk.sources.get(name, frozenset())
 
 
 def _graph_layers(
     graph: Graph, outers: list[Graph], path: str, multiplier: float, walk: _Walk
 ) -> list[LayerCost]:
     layers: list[LayerCost] = []
-    sources: dict[str, frozenset[str]] = {}
+    scopes = [graph, *outers]
     for node in graph.nodes:
         walk.node_count += 1
-        weight_names = frozenset().union(
-            *(_weight_sources(graph, name, sources) for name in node.inputs if name)
+        weight_keys = frozenset().union(
+            *(_weight_sources(scopes, name, walk) for name in node.inputs if name)
         )
-        for name in weight_names:
-            walk.weights[(id(graph), name)] = graph.constants[name]
         if _makes_constants(graph, node):
             walk.constant_nodes += 1
             for output in node.outputs:
-                sources[output] = weight_names
+                walk.sources[output] = weight_keys
             continue
         if node.op_type in CONTROL_OPS and node.subgraphs:
             layers.extend(_control_layers(node, graph, outers, path, multiplier, walk))
             continue
         layer = _layer(node, graph, outers, walk)
-        _add_weights(layer, [graph.constants[n] for n in sorted(weight_names)])
+        _add_weights(layer, [walk.weights[key] for key in sorted(weight_keys)])
         layer.subgraph, layer.multiplier = path, multiplier
         layers.append(layer)
     return layers
@@ -114,7 +122,10 @@ def _shape_unknown(layer: LayerCost, walk: _Walk, reason: str) -> LayerCost:
 
 
 def _display_type(node: Node) -> str:
-    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}"
+    """Op type as users know it: plain for ONNX's default domain and OpenVINO opsets."""
+    if node.domain in ("", "ai.onnx", "openvino"):
+        return node.op_type
+    return f"{node.domain}:{node.op_type}"
 
 
 def _describe(node: Node, context: CostContext) -> LayerCost:

@@ -19,6 +19,7 @@ DTYPE_BITS: dict[str, int] = {
     "int64": 64, "int32": 32, "int16": 16, "int8": 8, "int4": 4, "int2": 2,
     "uint64": 64, "uint32": 32, "uint16": 16, "uint8": 8, "uint4": 4, "uint2": 2, "uint1": 1,
     "bool": 8, "complex64": 64, "complex128": 128,
+    "nf4": 4, "float8e8m0": 8, "uint3": 3, "uint6": 6,
 }
 """Storage bits per element. int4 packs two elements per byte (rounded up per tensor)."""
 
