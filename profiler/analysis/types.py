@@ -12,7 +12,8 @@ CONVENTIONS: dict[str, str] = {
     "flops": "2 x macs + one operation per element for every other arithmetic op "
              "(element-wise, normalisation, pooling, softmax, activations)",
     "params": "elements of stored floating-point and low-bit integer constants; a weight "
-              "shared by several nodes counts once in totals and appears on each consumer layer",
+              "shared by several nodes counts once in totals and appears on each consumer "
+              "layer",
     "weight_bytes": "bytes of all constants as the runtime holds them (int4 = 0.5 byte)",
     "activation_bytes": "bytes of every node output that is not a constant",
     "peak_activation_bytes": "largest sum of live activations (graph inputs included) while "
@@ -28,7 +29,8 @@ CONVENTIONS: dict[str, str] = {
 class LayerCost:
     """Static cost of one node. ``status`` says how to read a zero:
     ok (computed), no_compute (moves data only), unsupported (no cost function),
-    shape_unknown (a needed shape stayed unknown), control (If/Loop/Scan; its body layers follow)."""
+    shape_unknown (a needed shape stayed unknown), control (If/Loop/Scan; body layers follow).
+    """
 
     name: str
     op_type: str

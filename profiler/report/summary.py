@@ -29,8 +29,8 @@ def summary_text(report: Report, top: int = 10) -> str:
     totals = analysis.totals
     lines = [f"{model.name}  ({model.format}, {size_bytes(model.file_bytes)})"]
     for spec in model.inputs:
-        lines.append(f"  input  {spec.name}: {spec.dtype} {shape_text(spec.shape)}"
-                     + ("  [dynamic dims set by default]" if spec.shape_source == "default" else ""))
+        note = "  [dynamic dims set by default]" if spec.shape_source == "default" else ""
+        lines.append(f"  input  {spec.name}: {spec.dtype} {shape_text(spec.shape)}{note}")
     lines += [
         f"  MACs {si(totals.macs)}   FLOPs {si(totals.flops)}   params {si(totals.params)}",
         f"  weights {size_bytes(totals.weight_bytes)}   peak activations "
@@ -38,7 +38,8 @@ def summary_text(report: Report, top: int = 10) -> str:
         "",
     ]
     rows = [
-        [layer.name[:40], layer.op_type, shape_text(layer.output_shapes[0] if layer.output_shapes else None),
+        [layer.name[:40], layer.op_type,
+         shape_text(layer.output_shapes[0] if layer.output_shapes else None),
          si(layer.macs * layer.multiplier), percent(layer.macs * layer.multiplier, totals.macs)]
         for layer in top_layers(analysis.layers, top)
     ]
@@ -47,7 +48,8 @@ def summary_text(report: Report, top: int = 10) -> str:
         listed = ", ".join(f"{op} x{count}" for op, count in analysis.unsupported_ops.items())
         lines += ["", f"unsupported ops (cost not counted): {listed}"]
     if analysis.unknown_shape_nodes:
-        lines += ["", f"nodes with unknown shapes (cost not counted): "
-                      f"{len(analysis.unknown_shape_nodes)}, e.g. {analysis.unknown_shape_nodes[0]}"]
+        unknown = analysis.unknown_shape_nodes
+        lines += ["", f"nodes with unknown shapes (cost not counted): {len(unknown)}, "
+                      f"e.g. {unknown[0]}"]
     lines += [f"warning: {w}" for w in model.warnings]
     return "\n".join(lines)

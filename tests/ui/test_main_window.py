@@ -46,7 +46,8 @@ def test_dropping_a_bad_file_shows_a_message_and_stays_usable(qtbot, tmp_path: P
 def test_edgeprof_starts_and_quits_without_traceback() -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run(
-        [sys.executable, "-m", "ui.app", "--quit-after-ms", "500", str(ZOO_DIR / "light_squeezenet.onnx")],
+        [sys.executable, "-m", "ui.app", "--quit-after-ms", "500",
+         str(ZOO_DIR / "light_squeezenet.onnx")],
         capture_output=True, text=True, timeout=60, env=env, cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr
