@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from profiler.model.graph import Dim, Graph, Node, TensorInfo
 SMALL_CONSTANT_ELEMENTS = 64
 """Constants up to this many elements keep their values (shape vectors, axes, trip counts)."""
 
-_DTYPE_NAMES = {
+_DTYPE_NAMES: dict[int, str] = {
     TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64", TensorProto.FLOAT16: "float16",
     TensorProto.BFLOAT16: "bfloat16", TensorProto.INT8: "int8", TensorProto.UINT8: "uint8",
     TensorProto.INT16: "int16", TensorProto.UINT16: "uint16", TensorProto.INT32: "int32",
@@ -69,7 +70,9 @@ def element_count(tensor: TensorProto) -> int:
 
 def small_constant_values(tensor: TensorProto) -> list[Any] | None:
     """Values of a small inline tensor (None for weights or external data)."""
-    if tensor.data_location == TensorProto.EXTERNAL or element_count(tensor) > SMALL_CONSTANT_ELEMENTS:
+    if tensor.data_location == TensorProto.EXTERNAL:
+        return None
+    if element_count(tensor) > SMALL_CONSTANT_ELEMENTS:
         return None
     try:
         values = numpy_helper.to_array(tensor)
@@ -180,9 +183,17 @@ def _outer_references(graph: onnx.GraphProto) -> set[str]:
     return needed - local
 
 
-def build_graph(proto: onnx.GraphProto, outer_scope: set[str]) -> Graph:
-    """Convert ``proto``; ``outer_scope`` holds names visible from enclosing graphs."""
+def build_graph(
+    proto: onnx.GraphProto,
+    outer_scope: set[str],
+    computed_values: Mapping[str, list[Any]] | None = None,
+) -> Graph:
+    """Convert ``proto``; ``outer_scope`` holds names visible from enclosing graphs.
+
+    ``computed_values`` are small values (shape vectors) evaluated from the fixed input shapes.
+    """
     graph = Graph()
+    graph.constant_values.update(computed_values or {})
     for initializer in proto.initializer:
         graph.constants[initializer.name] = _tensor_info(initializer.name, initializer)
         values = small_constant_values(initializer)
@@ -200,7 +211,21 @@ def build_graph(proto: onnx.GraphProto, outer_scope: set[str]) -> Graph:
         node = _convert_node(protos[index], index, used, scope)
         _record_constant_outputs(graph, node, protos[index])
         graph.nodes.append(node)
+    _check_outputs(proto, scope)
     return graph
+
+
+def _check_outputs(proto: onnx.GraphProto, defined: set[str]) -> None:
+    """Every graph output exists and is listed once (a cut file can lose the nodes behind it)."""
+    seen: set[str] = set()
+    for output in proto.output:
+        if output.name in seen:
+            raise ProfilerError(f"graph output {output.name!r} is listed twice")
+        seen.add(output.name)
+        if output.name not in defined:
+            raise ProfilerError(
+                f"graph output {output.name!r} is not produced by any node, input or initializer"
+            )
 
 
 def _record_constant_outputs(graph: Graph, node: Node, proto: onnx.NodeProto) -> None:
@@ -221,12 +246,13 @@ def _constant_of_shape(graph: Graph, node: Node) -> TensorInfo | None:
     value = node.attributes.get("value")
     dtype = value.dtype if isinstance(value, TensorInfo) else "float32"
     shape_input = node.inputs[0]
+    if shape_input not in graph.constants and shape_input not in graph.folded:
+        return None  # a shape computed from the inputs at run time: an activation, not a weight
     if shape_input in graph.constant_values:
         dims = tuple(int(v) for v in graph.constant_values[shape_input])
         return TensorInfo(node.outputs[0], dtype, dims)
     inferred = graph.tensors.get(node.outputs[0])
-    fixed_input = shape_input in graph.constants or shape_input in graph.folded
-    if fixed_input and inferred is not None and inferred.is_static:
+    if inferred is not None and inferred.is_static:
         return TensorInfo(node.outputs[0], dtype, inferred.shape)
     return None
 
@@ -252,7 +278,8 @@ def _record_constant_node(graph: Graph, output: str, proto: onnx.NodeProto) -> N
         if attr.type in (AttributeProto.FLOAT, AttributeProto.INT):
             dtype = "float32" if attr.type == AttributeProto.FLOAT else "int64"
             graph.constants[output] = TensorInfo(output, dtype, ())
-            graph.constant_values[output] = [attr.f if attr.type == AttributeProto.FLOAT else attr.i]
+            value = attr.f if attr.type == AttributeProto.FLOAT else attr.i
+            graph.constant_values[output] = [value]
             return
         if attr.type in (AttributeProto.FLOATS, AttributeProto.INTS):
             values = list(attr.floats) if attr.type == AttributeProto.FLOATS else list(attr.ints)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import TensorProto
 
 from profiler.errors import ModelLoadError, ProfilerError
+from profiler.model.constant_propagation import infer_shapes as infer_shapes_with_values
 from profiler.model.graph import Dim, InputSpec, ModelGraph, bytes_for
-from profiler.model.onnx_graph import element_count
 from profiler.model.onnx_graph import (
     SMALL_CONSTANT_ELEMENTS,
     build_graph,
+    element_count,
     onnx_dtype_name,
     tensor_shape,
 )
@@ -31,16 +33,16 @@ def load_onnx(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> Mode
     model = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
     external_files = _validate_external_data(model, model_dir, path)
-    _load_small_external_tensors(model, model_dir)
+    _load_small_external_tensors(model, model_dir, path)
     initializer_names = {t.name for t in model.graph.initializer}
     specs = resolve_input_shapes(_declared_inputs(model, initializer_names), shape_overrides)
     _fix_input_shapes(model, specs)
     warnings = [w for w in (defaulted_dims_warning(s) for s in specs) if w]
-    model, inference_warning = _infer_shapes(model)
+    model, computed_values, inference_warning = _infer_shapes(model)
     if inference_warning:
         warnings.append(inference_warning)
     try:
-        graph = build_graph(model.graph, outer_scope=set())
+        graph = build_graph(model.graph, outer_scope=set(), computed_values=computed_values)
     except ProfilerError as error:
         raise ModelLoadError(path, str(error)) from None
     files = [os.path.abspath(path), *sorted(external_files)]
@@ -74,7 +76,30 @@ def _parse(path: str) -> onnx.ModelProto:
         )
     if not model.opset_import and model.ir_version >= 3:
         raise ModelLoadError(path, "not a valid ONNX model (no opset_import: truncated?)")
+    _check_opsets(model, path)
     return model
+
+
+def _check_opsets(model: onnx.ModelProto, path: str) -> None:
+    """Every op domain a node uses is imported (a cut file can lose trailing opset imports)."""
+    if not model.opset_import:
+        return  # IR version 1-2: the default opset is implied
+    imported = {o.domain or "ai.onnx" for o in model.opset_import}
+    for domain in _node_domains(model.graph):
+        if domain not in imported:
+            raise ModelLoadError(
+                path, f"not a valid ONNX model (nodes use op domain {domain!r}, which it does "
+                "not import: truncated or hand-edited?)"
+            )
+
+
+def _node_domains(graph: onnx.GraphProto) -> set[str]:
+    domains = {node.domain or "ai.onnx" for node in graph.node}
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+                domains |= _node_domains(sub)
+    return domains
 
 
 def _first_line(error: BaseException) -> str:
@@ -103,26 +128,28 @@ def _external_fields(tensor: TensorProto) -> dict[str, str]:
 
 def _validate_external_data(model: onnx.ModelProto, model_dir: str, path: str) -> set[str]:
     """Check every external reference without reading it; return the files referenced."""
-    files: set[str] = set()
     real_dir = os.path.realpath(model_dir)
+    resolved: dict[str, tuple[str, int]] = {}  # location -> (file, size): checked once each
     for tensor in _all_tensors(model.graph):
         if tensor.data_location != TensorProto.EXTERNAL:
             continue
         fields = _external_fields(tensor)
         location = fields.get("location", "")
-        target = _safe_external_path(path, real_dir, tensor.name, location)
+        if location not in resolved:
+            target = _safe_external_path(path, real_dir, tensor.name, location)
+            resolved[location] = (target, os.path.getsize(target))
+        size = resolved[location][1]
         offset = _int_field(path, tensor.name, fields, "offset")
         length = _int_field(path, tensor.name, fields, "length")
         expected = length if "length" in fields else _tensor_nbytes(tensor)
-        size = os.path.getsize(target)
         if expected is not None and offset + expected > size:
             raise ModelLoadError(
                 path,
-                f"external data for tensor {tensor.name!r} needs bytes {offset}..{offset + expected}"
-                f" of {location!r}, which has only {size} bytes (file truncated?)",
+                f"external data for tensor {tensor.name!r} needs bytes {offset}.."
+                f"{offset + expected} of {location!r}, which has only {size} bytes "
+                "(file truncated?)",
             )
-        files.add(target)
-    return files
+    return {target for target, _ in resolved.values()}
 
 
 def _safe_external_path(path: str, real_dir: str, tensor: str, location: str) -> str:
@@ -151,7 +178,9 @@ def _int_field(path: str, tensor: str, fields: dict[str, str], key: str) -> int:
     try:
         value = int(fields.get(key, "0"))
     except ValueError:
-        raise ModelLoadError(path, f"external data {key} of tensor {tensor!r} is not a number")
+        raise ModelLoadError(
+            path, f"external data {key} of tensor {tensor!r} is not a number"
+        ) from None
     if value < 0:
         raise ModelLoadError(path, f"external data {key} of tensor {tensor!r} is negative")
     return value
@@ -161,7 +190,7 @@ def _tensor_nbytes(tensor: TensorProto) -> int | None:
     return bytes_for(onnx_dtype_name(tensor.data_type), element_count(tensor))
 
 
-def _load_small_external_tensors(model: onnx.ModelProto, model_dir: str) -> None:
+def _load_small_external_tensors(model: onnx.ModelProto, model_dir: str, path: str) -> None:
     """Read integer tensors of a few elements stored externally: shape inference needs them."""
     for tensor in model.graph.initializer:
         if tensor.data_location != TensorProto.EXTERNAL:
@@ -172,9 +201,15 @@ def _load_small_external_tensors(model: onnx.ModelProto, model_dir: str) -> None
             continue
         fields = _external_fields(tensor)
         nbytes = _tensor_nbytes(tensor) or 0
-        with open(os.path.join(model_dir, fields["location"]), "rb") as handle:
-            handle.seek(int(fields.get("offset", "0")))
-            tensor.raw_data = handle.read(nbytes)
+        try:
+            with open(os.path.join(model_dir, fields["location"]), "rb") as handle:
+                handle.seek(int(fields.get("offset", "0")))
+                tensor.raw_data = handle.read(nbytes)
+        except OSError as error:
+            raise ModelLoadError(
+                path, f"cannot read external data {fields['location']!r} of tensor "
+                f"{tensor.name!r} ({error.strerror or error})"
+            ) from None
         del tensor.external_data[:]
         tensor.data_location = TensorProto.DEFAULT
 
@@ -202,12 +237,16 @@ def _fix_input_shapes(model: onnx.ModelProto, specs: list[InputSpec]) -> None:
             shape.dim.add().dim_value = size
 
 
-def _infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str | None]:
-    """ONNX shape inference with data propagation (Shape→Gather→Concat→Reshape chains)."""
+def _infer_shapes(
+    model: onnx.ModelProto,
+) -> tuple[onnx.ModelProto, dict[str, list[Any]], str | None]:
+    """Shape inference with data propagation, plus shape vectors computed from the fixed input
+    shapes (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown)."""
     try:
-        return onnx.shape_inference.infer_shapes(model, data_prop=True), None
+        inferred, values = infer_shapes_with_values(model)
+        return inferred, values, None
     except Exception as error:  # inference is best effort; nodes left unknown are reported
         try:
-            return onnx.shape_inference.infer_shapes(model), None
+            return onnx.shape_inference.infer_shapes(model), {}, None
         except Exception:
-            return model, f"shape inference failed ({_first_line(error)}); some shapes unknown"
+            return model, {}, f"shape inference failed ({_first_line(error)}); some shapes unknown"

@@ -79,17 +79,34 @@ def resolve_input_shapes(
             f"--shape names unknown input(s) {', '.join(unknown)}; the model's inputs are: "
             f"{', '.join(names) or '(none)'}"
         )
-    symbol_sizes: dict[str, int] = {}
-    for name, _, declared in inputs:
-        if name in overrides:
-            _check_override(name, declared, overrides[name])
-            for dim, size in zip(declared or (), overrides[name], strict=False):
-                if isinstance(dim, str) and dim:
-                    symbol_sizes.setdefault(dim, size)
+    symbol_sizes = _override_symbol_sizes(inputs, overrides)
     return [
         _resolve_one(name, dtype, declared, overrides.get(name), symbol_sizes)
         for name, dtype, declared in inputs
     ]
+
+
+def _override_symbol_sizes(
+    inputs: list[tuple[str, str, tuple[Dim, ...] | None]],
+    overrides: Mapping[str, tuple[int, ...]],
+) -> dict[str, int]:
+    """Sizes the overrides give to symbolic dims; one symbol given two sizes is an error."""
+    symbol_sizes: dict[str, int] = {}
+    given_by: dict[str, str] = {}
+    for name, _, declared in inputs:
+        if name not in overrides:
+            continue
+        _check_override(name, declared, overrides[name])
+        for dim, size in zip(declared or (), overrides[name], strict=False):
+            if not isinstance(dim, str) or not dim:
+                continue
+            if symbol_sizes.setdefault(dim, size) != size:
+                raise ShapeError(
+                    f"--shape: dim {dim!r} is shared by {given_by[dim]} and {name}, but the "
+                    f"overrides give it {symbol_sizes[dim]} and {size}; give it one size"
+                )
+            given_by.setdefault(dim, name)
+    return symbol_sizes
 
 
 def _resolve_one(

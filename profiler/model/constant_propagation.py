@@ -1,0 +1,377 @@
+"""Shape inference that also computes small values: shape vectors built at run time.
+
+Exported transformers compute reshape targets from the input's shape (Shape -> Gather -> Div
+-> Unsqueeze -> Concat -> Reshape, Range for position ids, Where/Equal for ``view(-1)``...).
+ONNX's own data propagation covers only some of these ops, so once the inputs have concrete
+shapes we evaluate such chains here with numpy, inject the results as initializers into a
+working copy, and infer again until nothing new is learned. Only tensors of at most
+``SMALL_CONSTANT_ELEMENTS`` elements are ever computed; weights are never read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
+
+from profiler.model.onnx_graph import SMALL_CONSTANT_ELEMENTS, element_count
+from profiler.model.shape_rules import Shape, output_shape
+
+MAX_PASSES = 8
+"""Each pass resolves at least one more link of a chain; real exports need two or three."""
+
+Values = dict[str, np.ndarray]
+Evaluator = Callable[[dict[str, Any], list[np.ndarray]], np.ndarray]
+
+
+def infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, list[Any]]]:
+    """ONNX shape inference (data_prop), repeated with computed shape vectors until stable.
+
+    Returns the model with the original nodes and initializers and every shape learned, and
+    the small values computed on the way (by tensor name). Raises what ONNX raises on the
+    first pass; later passes are best effort.
+    """
+    inferred = _infer(model)
+    values: Values = {}
+    kept = list(range(len(model.graph.node)))
+    for _ in range(MAX_PASSES):
+        if not _has_unknown_shapes(inferred.graph):
+            break
+        new_values = compute_values(inferred.graph, values)
+        if not new_values:
+            break
+        values.update(new_values)
+        work, work_kept = _with_values(model, values)
+        try:
+            inferred, kept = _infer(work), work_kept
+        except Exception:  # a later pass is an improvement only; keep what we had
+            break
+    if not values:
+        return inferred, {}
+    flat = {name: list(np.asarray(v).reshape(-1).tolist()) for name, v in values.items()}
+    return _merge(model, inferred, kept, values), flat
+
+
+def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
+    return onnx.shape_inference.infer_shapes(model, data_prop=True)
+
+
+def _static_shapes(graph: onnx.GraphProto) -> dict[str, Shape]:
+    shapes: dict[str, Shape] = {}
+    for info in [*graph.input, *graph.value_info, *graph.output]:
+        tensor_type = info.type.tensor_type
+        if not tensor_type.HasField("shape"):
+            continue
+        dims = tensor_type.shape.dim
+        if all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
+            shapes[info.name] = tuple(int(d.dim_value) for d in dims)
+    for tensor in graph.initializer:
+        shapes[tensor.name] = tuple(int(d) for d in tensor.dims)
+    return shapes
+
+
+def _has_unknown_shapes(graph: onnx.GraphProto) -> bool:
+    shapes = _static_shapes(graph)
+    return any(o and o not in shapes for node in graph.node for o in node.output)
+
+
+def compute_values(graph: onnx.GraphProto, known: Values) -> Values:
+    """Values of small tensors computable from constants and static shapes, beyond ``known``.
+
+    Shapes ONNX left unknown are followed with :mod:`shape_rules` on the way, so a chain
+    that reads the shape of an earlier chain's result resolves in the same pass.
+    """
+    values: Values = dict(known)
+    _seed_initializers(graph, values)
+    shapes = _static_shapes(graph)
+    new: Values = {}
+    for node in graph.node:
+        attrs = _attributes(node)
+        if node.domain not in ("", "ai.onnx") or "__subgraph__" in attrs:
+            continue
+        if not _all_known(node.output, values):
+            result = _evaluate(node, attrs, values, shapes)
+            if result is not None and result.size <= SMALL_CONSTANT_ELEMENTS:
+                values[node.output[0]] = new[node.output[0]] = result
+                shapes[node.output[0]] = tuple(result.shape)
+                continue
+        _learn_shape(node, attrs, values, shapes)
+    return new
+
+
+def _learn_shape(
+    node: onnx.NodeProto, attrs: dict[str, Any], values: Values, shapes: dict[str, Shape]
+) -> None:
+    output = node.output[0] if node.output else ""
+    if not output or output in shapes:
+        return
+    shape = output_shape(
+        node.op_type, attrs,
+        [shapes.get(name) if name else () for name in node.input],
+        [values.get(name) for name in node.input],
+    )
+    if shape is not None:
+        shapes[output] = shape
+
+
+def _seed_initializers(graph: onnx.GraphProto, values: Values) -> None:
+    for tensor in graph.initializer:
+        if tensor.name not in values and _small_inline(tensor):
+            values[tensor.name] = numpy_helper.to_array(tensor)
+
+
+def _small_inline(tensor: TensorProto) -> bool:
+    return (
+        tensor.data_location != TensorProto.EXTERNAL
+        and element_count(tensor) <= SMALL_CONSTANT_ELEMENTS
+        and tensor.data_type != TensorProto.STRING
+    )
+
+
+def _evaluate(
+    node: onnx.NodeProto, attrs: dict[str, Any], values: Values, shapes: dict[str, Shape]
+) -> np.ndarray | None:
+    """The value of ``node``'s single output, or None when it cannot (or should not) be known."""
+    if len([o for o in node.output if o]) != 1:
+        return None
+    try:
+        if node.op_type in ("Shape", "Size"):
+            shape = shapes.get(node.input[0])
+            return None if shape is None else _shape_value(node.op_type, attrs, shape)
+        if node.op_type == "Constant":
+            return _constant_value(attrs)
+        evaluator = _EVALUATORS.get(node.op_type)
+        if evaluator is None or any(name and name not in values for name in node.input):
+            return None
+        inputs = [values[name] if name else np.array([]) for name in node.input]
+        return np.asarray(evaluator(attrs, inputs))
+    except Exception:  # malformed node or an op variant not handled: the value stays unknown
+        return None
+
+
+def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for attr in node.attribute:
+        if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
+            return {"__subgraph__": True}
+        if attr.type == AttributeProto.TENSOR:
+            attrs[attr.name] = attr.t if _small_inline(attr.t) else None
+        else:
+            attrs[attr.name] = helper.get_attribute_value(attr)
+    return attrs
+
+
+def _shape_value(op_type: str, attrs: dict[str, Any], shape: Shape) -> np.ndarray:
+    if op_type == "Size":
+        return np.array(math.prod(shape), dtype=np.int64)
+    start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+    return np.array(shape[start:end], dtype=np.int64)
+
+
+def _constant_value(attrs: dict[str, Any]) -> np.ndarray | None:
+    if "value" in attrs:
+        tensor = attrs["value"]
+        return None if tensor is None else numpy_helper.to_array(tensor)
+    for key, dtype in (("value_int", np.int64), ("value_ints", np.int64),
+                       ("value_float", np.float32), ("value_floats", np.float32)):
+        if key in attrs:
+            return np.array(attrs[key], dtype=dtype)
+    return None
+
+
+def _axes(attrs: dict[str, Any], inputs: list[np.ndarray], index: int) -> list[int] | None:
+    """Axes from input ``index`` (newer opsets) or the ``axes`` attribute (older ones)."""
+    if len(inputs) > index and inputs[index].size:
+        return [int(a) for a in inputs[index].reshape(-1)]
+    axes = attrs.get("axes")
+    return None if axes is None else [int(a) for a in axes]
+
+
+def _unsqueeze(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    axes = _axes(attrs, inputs, 1) or []
+    rank = inputs[0].ndim + len(axes)
+    return np.expand_dims(inputs[0], tuple(sorted(a % rank for a in axes)))
+
+
+def _squeeze(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    axes = _axes(attrs, inputs, 1)
+    data = inputs[0]
+    if axes is None:
+        return np.squeeze(data)
+    return np.squeeze(data, tuple(a % data.ndim for a in axes))
+
+
+def _slice(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    data = inputs[0]
+    if len(inputs) > 1:
+        starts, ends = inputs[1].tolist(), inputs[2].tolist()
+        axes = inputs[3].tolist() if len(inputs) > 3 and inputs[3].size else range(len(starts))
+        steps = inputs[4].tolist() if len(inputs) > 4 and inputs[4].size else [1] * len(starts)
+    else:  # opset < 10: attributes
+        starts, ends = attrs["starts"], attrs["ends"]
+        axes, steps = attrs.get("axes", range(len(starts))), [1] * len(starts)
+    index = [slice(None)] * data.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=False):
+        index[int(axis) % data.ndim] = slice(int(start), int(end), int(step))
+    return data[tuple(index)]
+
+
+def _divide(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    a, b = inputs
+    if np.issubdtype(a.dtype, np.integer):
+        # ONNX integer division truncates toward zero.
+        return (np.sign(a) * np.sign(b) * (np.abs(a) // np.abs(b))).astype(a.dtype)
+    return np.asarray(a / b).astype(a.dtype)
+
+
+def _reshape(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    data, target = inputs[0], [int(d) for d in inputs[1].reshape(-1)]
+    if not attrs.get("allowzero", 0):
+        target = [data.shape[i] if d == 0 else d for i, d in enumerate(target)]
+    return data.reshape(target)
+
+
+def _reduce(function: Callable[..., np.ndarray]) -> Evaluator:
+    def evaluate(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+        axes = _axes(attrs, inputs, 1)
+        if axes is None and attrs.get("noop_with_empty_axes", 0):
+            return inputs[0]
+        axis = None if axes is None else tuple(axes)
+        return np.asarray(function(inputs[0], axis=axis, keepdims=bool(attrs.get("keepdims", 1))))
+
+    return evaluate
+
+
+def _elementwise(function: Callable[..., Any]) -> Evaluator:
+    def evaluate(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+        return np.asarray(function(*inputs)).astype(inputs[0].dtype)
+
+    return evaluate
+
+
+def _predicate(function: Callable[..., Any]) -> Evaluator:
+    return lambda _, inputs: np.asarray(function(*inputs))
+
+
+def _variadic(function: Callable[..., Any]) -> Evaluator:
+    def evaluate(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+        result = inputs[0]
+        for other in inputs[1:]:
+            result = function(result, other)
+        return np.asarray(result)
+
+    return evaluate
+
+
+def _constant_of_shape(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    shape = tuple(int(d) for d in inputs[0].reshape(-1))
+    if math.prod(shape) > SMALL_CONSTANT_ELEMENTS:
+        raise ValueError("too large to compute")
+    tensor = attrs.get("value")
+    fill = np.zeros(1, np.float32) if tensor is None else numpy_helper.to_array(tensor).reshape(-1)
+    return np.full(shape, fill[0], dtype=fill.dtype)
+
+
+def _expand(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    shape = np.broadcast_shapes(inputs[0].shape, tuple(int(d) for d in inputs[1].reshape(-1)))
+    if math.prod(shape) > SMALL_CONSTANT_ELEMENTS:
+        raise ValueError("too large to compute")
+    return np.array(np.broadcast_to(inputs[0], shape))
+
+
+def _cast(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    return inputs[0].astype(helper.tensor_dtype_to_np_dtype(int(attrs["to"])))
+
+
+_EVALUATORS: dict[str, Evaluator] = {
+    "Identity": lambda _, inputs: inputs[0],
+    "Cast": _cast,
+    "Gather": lambda attrs, inputs: np.take(inputs[0], inputs[1], axis=attrs.get("axis", 0)),
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Concat": lambda attrs, inputs: np.concatenate(inputs, axis=attrs["axis"]),
+    "Slice": _slice,
+    "Reshape": _reshape,
+    "Flatten": lambda attrs, inputs: inputs[0].reshape(
+        math.prod(inputs[0].shape[: attrs.get("axis", 1)]), -1),
+    "Transpose": lambda attrs, inputs: np.transpose(inputs[0], attrs.get("perm")),
+    "Expand": _expand,
+    "Tile": lambda _, inputs: np.tile(inputs[0], inputs[1].tolist()),
+    "ConstantOfShape": _constant_of_shape,
+    "Range": lambda _, inputs: np.arange(
+        inputs[0].item(), inputs[1].item(), inputs[2].item()).astype(inputs[0].dtype),
+    "Add": _elementwise(np.add),
+    "Sub": _elementwise(np.subtract),
+    "Mul": _elementwise(np.multiply),
+    "Div": _divide,
+    "Mod": _elementwise(np.fmod),
+    "Neg": _elementwise(np.negative),
+    "Abs": _elementwise(np.abs),
+    "Floor": _elementwise(np.floor),
+    "Ceil": _elementwise(np.ceil),
+    "Sqrt": _elementwise(np.sqrt),
+    "Min": _variadic(np.minimum),
+    "Max": _variadic(np.maximum),
+    "Equal": _predicate(np.equal),
+    "Less": _predicate(np.less),
+    "Greater": _predicate(np.greater),
+    "LessOrEqual": _predicate(np.less_equal),
+    "GreaterOrEqual": _predicate(np.greater_equal),
+    "Not": _predicate(np.logical_not),
+    "And": _predicate(np.logical_and),
+    "Or": _predicate(np.logical_or),
+    "Where": lambda _, inputs: np.where(inputs[0], inputs[1], inputs[2]),
+    "ReduceProd": _reduce(np.prod),
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMax": _reduce(np.max),
+    "ReduceMin": _reduce(np.min),
+}
+
+
+def _with_values(model: onnx.ModelProto, values: Values) -> tuple[onnx.ModelProto, list[int]]:
+    """A copy of ``model`` where nodes whose outputs are all known became initializers;
+    also the indices (in ``model``) of the nodes kept."""
+    work = onnx.ModelProto()
+    work.CopyFrom(model)
+    kept = [i for i, n in enumerate(model.graph.node) if not _all_known(n.output, values)]
+    del work.graph.node[:]
+    work.graph.node.extend(model.graph.node[i] for i in kept)
+    kept_outputs = {o for i in kept for o in model.graph.node[i].output}
+    produced = {o for n in model.graph.node for o in n.output} - kept_outputs
+    work.graph.initializer.extend(
+        numpy_helper.from_array(np.asarray(values[name]), name) for name in sorted(produced)
+        if name in values
+    )
+    return work, kept
+
+
+def _all_known(outputs: Sequence[str], values: Values) -> bool:
+    present = [o for o in outputs if o]
+    return bool(present) and all(o in values for o in present)
+
+
+def _merge(
+    model: onnx.ModelProto, inferred: onnx.ModelProto, kept: list[int], values: Values
+) -> onnx.ModelProto:
+    """``model`` with the shapes ``inferred`` learned (top level and inside subgraphs)."""
+    graph = model.graph
+    del graph.value_info[:]
+    graph.value_info.extend(inferred.graph.value_info)
+    described = {vi.name for vi in graph.value_info}
+    for name in sorted(set(values) - described):
+        array = np.asarray(values[name])
+        elem_type = helper.np_dtype_to_tensor_dtype(array.dtype)
+        graph.value_info.append(helper.make_tensor_value_info(name, elem_type, array.shape))
+    for position, index in enumerate(kept):
+        node = graph.node[index]
+        if any(a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) for a in node.attribute):
+            node.CopyFrom(inferred.graph.node[position])
+    inferred_outputs = {o.name: o for o in inferred.graph.output}
+    for output in graph.output:
+        if output.name in inferred_outputs:
+            output.CopyFrom(inferred_outputs[output.name])
+    return model
