@@ -31,12 +31,12 @@ from profiler.model.openvino_graph import (
     partial_shape,
 )
 from profiler.model.shapes import defaulted_dims_warning, format_shape, resolve_input_shapes
+from profiler.offline import import_openvino
 
 
 def load_openvino(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> ModelGraph:
     """Load an OpenVINO IR (.xml) or a .tflite file with every input at a concrete shape."""
-    import openvino
-
+    openvino = import_openvino()
     is_tflite = path.lower().endswith(".tflite")
     header = read_tflite_header(path) if is_tflite else None
     ir = None if is_tflite else check_ir_files(path)
