@@ -40,6 +40,16 @@ def bytes_for(dtype: str, element_count: int) -> int | None:
     return (element_count * bits + 7) // 8
 
 
+def unique_name(base: str, used: set[str]) -> str:
+    """``base``, or ``base#2``, ``base#3``... when taken; records the name as used."""
+    name, suffix = base, 1
+    while name in used:
+        suffix += 1
+        name = f"{base}#{suffix}"
+    used.add(name)
+    return name
+
+
 @dataclass
 class TensorInfo:
     """A named tensor: its dtype and shape (None when even the rank is unknown)."""

@@ -11,7 +11,7 @@ import onnx
 from onnx import AttributeProto, TensorProto, numpy_helper
 
 from profiler.errors import ProfilerError
-from profiler.model.graph import Dim, Graph, Node, TensorInfo
+from profiler.model.graph import Dim, Graph, Node, TensorInfo, unique_name
 
 SMALL_CONSTANT_ELEMENTS = 64
 """Constants up to this many elements keep their values (shape vectors, axes, trip counts)."""
@@ -99,13 +99,7 @@ def _attribute_value(attr: AttributeProto) -> Any:
 
 
 def _unique_name(proto: onnx.NodeProto, index: int, used: set[str]) -> str:
-    base = proto.name or f"{proto.op_type}_{index}"
-    name, suffix = base, 1
-    while name in used:
-        suffix += 1
-        name = f"{base}#{suffix}"
-    used.add(name)
-    return name
+    return unique_name(proto.name or f"{proto.op_type}_{index}", used)
 
 
 def _convert_node(

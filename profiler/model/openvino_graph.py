@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from profiler.model.graph import Dim, Graph, Node, TensorInfo
+from profiler.model.graph import Dim, Graph, Node, TensorInfo, unique_name
 
 SMALL_CONSTANT_ELEMENTS = 64
 DOMAIN = "openvino"
@@ -95,25 +95,16 @@ class _Names:
         generated = _GENERATED_NAME.match(base)
         if self.rename_generated and generated:
             base = f"{generated.group(1)}_{position}"
-        return _unique(base, self.nodes)
+        return unique_name(base, self.nodes)
 
     def tensor(self, ov_node: Any, port: int, preferred: str) -> str:
-        name = _unique(preferred, self.tensors)
+        name = unique_name(preferred, self.tensors)
         self.by_port[(ov_node.get_name(), port)] = name
         return name
 
     def source(self, ov_input: Any) -> str:
         output = ov_input.get_source_output()
         return self.by_port.get((output.get_node().get_name(), output.get_index()), "")
-
-
-def _unique(base: str, used: set[str]) -> str:
-    name, suffix = base, 1
-    while name in used:
-        suffix += 1
-        name = f"{base}#{suffix}"
-    used.add(name)
-    return name
 
 
 def _tensor_info(name: str, output: Any) -> TensorInfo:
