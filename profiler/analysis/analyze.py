@@ -154,8 +154,13 @@ def _apply_cost(layer: LayerCost, cost: OpCost, computes: bool) -> None:
 
 
 def is_weight(info: TensorInfo) -> bool:
-    """Learned weights: floating or low-bit integer constants (not shape vectors or indices)."""
-    return info.dtype in FLOAT_DTYPES or info.dtype in QUANTIZED_WEIGHT_DTYPES
+    """Learned weights: floating or low-bit integer constants with more than one element.
+
+    Shape vectors and indices (int64/int32) are not weights; scalars (Clip bounds, one
+    quantisation scale) are settings, not parameters. All of them still count in weight_bytes.
+    """
+    is_weight_dtype = info.dtype in FLOAT_DTYPES or info.dtype in QUANTIZED_WEIGHT_DTYPES
+    return is_weight_dtype and (info.element_count or 0) > 1
 
 
 def _add_weights(layer: LayerCost, weights: list[TensorInfo]) -> None:

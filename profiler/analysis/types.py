@@ -11,7 +11,8 @@ CONVENTIONS: dict[str, str] = {
             "products; published 'MACs' or 'multiply-adds' figures count exactly these",
     "flops": "2 x macs + one operation per element for every other arithmetic op "
              "(element-wise, normalisation, pooling, softmax, activations)",
-    "params": "elements of stored floating-point and low-bit integer constants; a weight "
+    "params": "elements of stored floating-point and low-bit integer constants (scalars "
+              "such as Clip bounds excluded); a weight "
               "shared by several nodes counts once in totals and appears on each consumer "
               "layer",
     "weight_bytes": "bytes of all constants as the runtime holds them (int4 = 0.5 byte)",

@@ -73,9 +73,9 @@ def test_macs_match_published_within_one_percent(analysis: StaticAnalysis) -> No
 
 def test_params_about_three_and_a_half_million(analysis: StaticAnalysis) -> None:
     assert analysis.totals.params == pytest.approx(3.5e6, rel=0.01)
-    # Float constants count as params: the weights plus ReLU6's two Clip bounds (0 and 6).
-    assert analysis.totals.params == expected_macs_and_params()[1] + 2
-    assert analysis.totals.weight_bytes == 4 * analysis.totals.params
+    # ReLU6's two Clip bounds (0 and 6) are scalars: settings, not params, but stored bytes.
+    assert analysis.totals.params == expected_macs_and_params()[1]
+    assert analysis.totals.weight_bytes == 4 * (analysis.totals.params + 2)
 
 
 def test_topology(analysis: StaticAnalysis) -> None:
