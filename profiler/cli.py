@@ -78,6 +78,8 @@ def _check_output_extension(path: str, allowed: Sequence[str]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from profiler import cli_runtime
+
     parser = _Parser(
         prog="edgeprof-cli",
         description="Edge Model Profiler, headless: analyse, profile and quantize models.",
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     _add_analyze(subparsers)
+    cli_runtime.add_commands(subparsers)
     return parser
 
 
@@ -110,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, error, EXIT_FAILED, unexpected=True)
 
 
-def _fail(args: argparse.Namespace, error: BaseException, code: int, unexpected: bool = False) -> int:
+def _fail(
+    args: argparse.Namespace, error: BaseException, code: int, unexpected: bool = False
+) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
     message = str(error).splitlines()[0] if str(error) else type(error).__name__

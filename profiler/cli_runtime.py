@@ -1,0 +1,295 @@
+"""``edgeprof-cli devices``, ``profile`` and ``compare``: the commands that touch runtimes.
+
+Heavy imports (runtimes, numpy) happen inside the command functions, so ``--help`` stays fast.
+Exit codes as in profiler.cli: 0 ok, 1 every run failed, 2 usage error, 3 budget exceeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from profiler.bench.profile import ProfileOptions
+    from profiler.bench.types import Run
+    from profiler.report.model import Report
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
+DEFAULT_DEVICE = "ov:CPU"
+BAR_WIDTH = 24
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    _add_devices(subparsers)
+    _add_profile(subparsers)
+    _add_compare(subparsers)
+
+
+# devices -------------------------------------------------------------------------------------
+
+def _add_devices(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "devices", help="list the devices the installed runtimes offer",
+        description="List the devices (ov:CPU, ort:cpu, ...) the installed runtimes report.")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(command=_run_devices)
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    import json
+
+    from profiler.environment import cpu_info
+    from profiler.report.compare import text_table
+    from profiler.report.serialize import to_dict
+    from profiler.runtime.devices import list_devices
+
+    devices, cpu = list_devices(), cpu_info()
+    if args.json:
+        print(json.dumps({"devices": to_dict(devices), "cpu": cpu}, indent=1))
+        return EXIT_OK
+    rows = [[d.id, d.name, d.type, ", ".join(d.capabilities)] for d in devices]
+    print("\n".join(text_table(["id", "name", "type", "capabilities"], rows)))
+    print(f"\nCPU: {cpu['name']} ({cpu['architecture']}), {cpu['physical_cores']} cores / "
+          f"{cpu['logical_cores']} threads, {cpu['usable_cores']} usable")
+    print(f"ISA: {' '.join(cpu['isa_flags']) or '-'}")
+    return EXIT_OK
+
+
+# profile -------------------------------------------------------------------------------------
+
+def _add_profile(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "profile", help="measure latency, throughput, memory and per-layer time on devices",
+        description="Measure a model on one or more devices, each in its own worker process.")
+    parser.add_argument("model", help="model file: .onnx, OpenVINO .xml (with its .bin), .tflite")
+    parser.add_argument("--device", action="append", default=[], metavar="ID",
+                        help=f"device id, repeatable (default {DEFAULT_DEVICE}); "
+                             "see `edgeprof-cli devices`")
+    parser.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                        help="input size for dynamic dims, e.g. --shape input=1x3x224x224")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--iterations", type=int, metavar="N", help="timed runs (fixed count)")
+    stop.add_argument("--duration", type=float, metavar="S",
+                      help="seconds of timed runs (throughput mode: seconds measured)")
+    parser.add_argument("--max-time", type=float, default=60.0, metavar="S",
+                        help="cap of the default adaptive stop (median's 95%% CI within "
+                             "±1%%, after at least 10 samples and 1 s; default 60 s)")
+    parser.add_argument("--mode", choices=("latency", "throughput"), default="latency",
+                        help="latency: one request at a time; throughput: parallel requests, FPS")
+    parser.add_argument("--threads", type=int, metavar="N", help="inference threads")
+    parser.add_argument("--cpus", metavar="LIST", help="CPU affinity of the worker, e.g. 0-3,6")
+    parser.add_argument("--precision", choices=("f32", "bf16", "f16"),
+                        help="inference precision hint (OpenVINO)")
+    parser.add_argument("--input", metavar="FILE", help="input data: .npy (one input) or .npz")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
+                        help="per-layer pass after the latency pass (default on)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                        help="stop a device run when its worker is silent this long "
+                             "(default 300 s)")
+    parser.add_argument("--max-latency-ms", type=float, metavar="X",
+                        help="exit 3 when any run's median latency exceeds X ms")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the report; format from extension: .json .csv .md .html")
+    parser.set_defaults(command=_run_profile)
+
+
+def profile_options(args: argparse.Namespace) -> ProfileOptions:
+    from profiler.bench.profile import ProfileOptions, parse_cpus
+    from profiler.bench.protocol import DEFAULT_THROUGHPUT_S, StopRule
+    from profiler.bench.supervisor import Limits
+    from profiler.errors import UsageError
+
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    throughput = args.mode == "throughput"
+    return ProfileOptions(
+        mode=args.mode, threads=args.threads, precision=args.precision,
+        cpus=parse_cpus(args.cpus) if args.cpus else None, input_source=args.input,
+        seed=args.seed, layers=args.layers, limits=Limits(timeout_s=args.timeout),
+        stop=StopRule(iterations=args.iterations,
+                      duration_s=None if throughput else args.duration,
+                      max_time_s=args.max_time),
+        throughput_seconds=args.duration if throughput and args.duration else
+        DEFAULT_THROUGHPUT_S,
+    )
+
+
+def check_devices(devices: list[str]) -> None:
+    from profiler.runtime.devices import check_device, list_devices
+
+    available = list_devices()
+    for device in devices:
+        check_device(device, available)
+
+
+def _run_profile(args: argparse.Namespace) -> int:
+    from profiler.bench.profile import profile_model
+    from profiler.cli import _check_output_extension
+    from profiler.model.shapes import parse_shape_overrides
+    from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
+
+    if args.output:
+        _check_output_extension(args.output, EXPORT_EXTENSIONS)
+    options = profile_options(args)
+    devices = list(dict.fromkeys(args.device)) or [DEFAULT_DEVICE]
+    check_devices(devices)
+    printer = ProgressPrinter(sys.stderr)
+    try:
+        report = profile_model(args.model, devices, parse_shape_overrides(args.shape), options,
+                               progress=printer)
+    finally:
+        printer.close()
+    if args.output:
+        write_report(report, args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(runs_summary(report))
+    return _profile_exit_code(report, args.max_latency_ms)
+
+
+def _profile_exit_code(report: Report, max_latency_ms: float | None) -> int:
+    from profiler.bench.profile import run_failed
+
+    for warning in (report.model.warnings if report.model else []):
+        print(f"warning: {warning}", file=sys.stderr)
+    for run in report.runs:
+        for warning in run.warnings:
+            print(f"warning: {run.device}: {warning}", file=sys.stderr)
+        if run.error is not None:
+            print(f"edgeprof-cli: {run.device}: {run.error.message}", file=sys.stderr)
+    if not report.runs or all(run_failed(run) for run in report.runs):
+        print("edgeprof-cli: error: every run failed", file=sys.stderr)
+        return EXIT_FAILED
+    return _budget_exit_code(report.runs, max_latency_ms)
+
+
+def _budget_exit_code(runs: list[Run], max_latency_ms: float | None) -> int:
+    if max_latency_ms is None:
+        return EXIT_OK
+    over = [run for run in runs if run.latency and run.latency.count
+            and run.latency.p50 > max_latency_ms]
+    for run in over:
+        assert run.latency is not None
+        print(f"edgeprof-cli: budget exceeded: {run.device} median latency "
+              f"{run.latency.p50:.3f} ms > --max-latency-ms {max_latency_ms:g}", file=sys.stderr)
+    return EXIT_BUDGET if over else EXIT_OK
+
+
+SUMMARY_HEADERS = ["device", "precision", "compile ms", "first ms", "p50 ms", "p90 ms", "p99 ms",
+                   "CV", "throughput FPS", "peak RSS", "error"]
+
+
+def _fmt(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def run_row(run: Run) -> list[str]:
+    from profiler.report.units import size_bytes
+
+    stats = run.latency if run.latency and run.latency.count else None
+    memory = run.memory
+    peak = max(memory.baseline_peak_rss_bytes, memory.compile_peak_rss_bytes,
+               memory.inference_peak_rss_bytes) if memory else 0
+    error = f"{run.error.stage}: {run.error.message}" if run.error else ""
+    return [run.device, run.precision or "-", _fmt(run.compile_ms), _fmt(run.first_inference_ms),
+            _fmt(stats.p50 if stats else None), _fmt(stats.p90 if stats else None),
+            _fmt(stats.p99 if stats else None),
+            f"{100 * stats.cv:.1f} %" if stats else "-", _fmt(run.throughput_fps, ".1f"),
+            size_bytes(peak) if peak else "-", error[:80]]
+
+
+def runs_summary(report: Report) -> str:
+    from profiler.report.compare import text_table
+
+    name = report.model.name if report.model else "model"
+    lines = [f"{name}: {len(report.runs)} run(s)"]
+    lines += text_table(SUMMARY_HEADERS, [run_row(run) for run in report.runs])
+    return "\n".join(lines)
+
+
+class ProgressPrinter:
+    """Progress on stderr: one line per stage per device, or an in-place bar on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._open_line = False
+        self._device = ""
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from profiler.bench.supervisor import stage_verb
+
+        device, stage = str(event.get("device", "")), str(event.get("stage", ""))
+        if device != self._device:
+            self._newline()
+            self._device = device
+        if not self.tty:
+            if event.get("event") == "stage":
+                print(f"[{device}] {stage_verb(stage)}", file=self.stream, flush=True)
+            return
+        fraction = float(event.get("fraction", 0.0)) if event.get("event") == "progress" else 0.0
+        filled = round(fraction * BAR_WIDTH)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        self.stream.write(f"\r[{device}] [{bar}] {stage_verb(stage)[:40]:<40}")
+        self.stream.flush()
+        self._open_line = True
+
+    def _newline(self) -> None:
+        if self._open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open_line = False
+
+    def close(self) -> None:
+        self._newline()
+
+
+# compare -------------------------------------------------------------------------------------
+
+def _add_compare(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="per-device and per-layer latency deltas between two reports",
+        description="Compare two report JSON files (B - A): runs matched by device and variant.")
+    parser.add_argument("a", metavar="A.json", help="the reference report")
+    parser.add_argument("b", metavar="B.json", help="the report to compare with it")
+    parser.add_argument("--top", type=int, default=10, metavar="N",
+                        help="per-layer changes to list (default 10)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="also write the comparison: .md .json or .txt")
+    parser.set_defaults(command=_run_compare)
+
+
+COMPARISON_EXTENSIONS = (".md", ".json", ".txt")
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from profiler.cli import _check_output_extension
+    from profiler.report.compare import compare_reports, comparison_text
+    from profiler.report.model import load_report
+
+    if args.output:
+        _check_output_extension(args.output, COMPARISON_EXTENSIONS)
+    comparison = compare_reports(load_report(args.a), load_report(args.b), args.a, args.b,
+                                 top=args.top)
+    print(comparison_text(comparison))
+    if args.output:
+        _write_comparison(comparison, args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_comparison(comparison: Any, path: str) -> None:
+    import os
+
+    from profiler.errors import UsageError
+    from profiler.report.compare import comparison_json, comparison_markdown, comparison_text
+
+    renderers = {".md": comparison_markdown, ".json": comparison_json, ".txt": comparison_text}
+    text = renderers[os.path.splitext(path)[1].lower()](comparison)
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write ({error.strerror or error})") from None
