@@ -6,11 +6,11 @@ counts), so CSV, Markdown, HTML and the app read the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from profiler.analysis.types import LayerCost, StaticAnalysis
-from profiler.bench.types import LayerProfile, Run
+from profiler.bench.types import LayerProfile, Run, RuntimeLayer
 from profiler.report.units import shape_text
 
 
@@ -207,14 +207,23 @@ def layer_times(run: Run, analysis: StaticAnalysis | None) -> list[LayerTime]:
     return sorted(rows, key=lambda row: (-row.time_ms, row.name))
 
 
-def time_by_layer_type(run: Run) -> list[Share]:
-    """Runtime time grouped by the runtime's layer type (its kind when the type is empty)."""
+def _time_by(run: Run, label_of: Callable[[RuntimeLayer], str]) -> list[Share]:
     groups: dict[str, tuple[int, float]] = {}
     for layer in run.layer_profile.layers if run.layer_profile else []:
-        label = layer.layer_type or layer.kind
+        label = label_of(layer)
         count, total = groups.get(label, (0, 0.0))
         groups[label] = (count + 1, total + layer.time_ms)
     return _shares(groups)
+
+
+def time_by_layer_type(run: Run) -> list[Share]:
+    """Runtime time grouped by the runtime's layer type (its kind when the type is empty)."""
+    return _time_by(run, lambda layer: layer.layer_type or layer.kind)
+
+
+def time_by_precision(run: Run) -> list[Share]:
+    """Runtime time grouped by the precision each layer ran in ('unknown' when not reported)."""
+    return _time_by(run, lambda layer: layer.precision.lower() or "unknown")
 
 
 def successful_runs(runs: Sequence[Run]) -> list[Run]:

@@ -263,7 +263,10 @@ def test_markdown_runs_table_and_top_layers(runs_report: Report) -> None:
     assert "### ov:CPU/fp32: top 10 layers by time" in runs
     assert "### ov:GPU.0/int8" not in runs
     section = runs.split("### ov:CPU/fp32")[1].split("###")[0]
-    assert section.count("\n| ") == 2 + 10
+    top_table = section.split("Layer times explain")[0]
+    assert top_table.count("\n| ") == 2 + 10
+    assert "| layer type | layers | time ms | share |" in section
+    assert "| precision | layers | time ms | share |" in section
 
 
 def test_markdown_escapes_link_and_html_names() -> None:
@@ -294,8 +297,10 @@ def test_html_runs_report_has_run_charts_and_failed_run(runs_report: Report) -> 
     text = render(runs_report, ".html")
     parser = parse_html(text)
     assert parser.mismatches == [] and parser.stack == []
-    # 2 static + device comparison + 2 successful runs x (histogram, trace, layers, by type)
-    assert parser.tags["svg"] == 2 + 1 + 2 * 4
+    # 2 static + device comparison + 2 successful runs x (histogram, trace, layers, by type,
+    # by precision)
+    assert parser.tags["svg"] == 2 + 1 + 2 * 5
+    assert "Time by precision that ran" in text
     assert "Failed at stage compile" in text
     assert "GPU plugin: clEnqueueNDRangeKernel failed (-5)" in text
     assert "ms ov:CPU/fp32</th>" in text and 'id="run-3"' in text

@@ -21,6 +21,7 @@ from profiler.report.units import milliseconds, percent, rate, shape_text, si, s
 from profiler.report.views import (
     LayerRow,
     LayerTime,
+    Share,
     effective,
     layer_rows,
     layer_time_columns,
@@ -30,6 +31,7 @@ from profiler.report.views import (
     run_summary,
     successful_runs,
     time_by_layer_type,
+    time_by_precision,
 )
 
 TOP_MACS_LAYERS = 15
@@ -406,6 +408,14 @@ def _layer_time_bar(t: LayerTime) -> svg.Bar:
                    svg.KIND_COLOURS.get(t.kind, svg.PALETTE[-1]))
 
 
+def _share_chart(shares: Sequence[Share], label: str) -> str:
+    return svg.hbar_chart(
+        [svg.Bar(s.label, s.value, f"{milliseconds(s.value)} · {100 * s.share:.1f} %",
+                 f"{s.label}: {s.count} layers, {s.value:.4f} ms", svg.PALETTE[i % 10])
+         for i, s in enumerate(shares)],
+        axis_format=_ms_tick, label_width=220, label=label)
+
+
 def _layer_time_parts(run: Run, analysis: StaticAnalysis | None) -> str:
     times = layer_times(run, analysis)
     if not times:
@@ -415,11 +425,8 @@ def _layer_time_parts(run: Run, analysis: StaticAnalysis | None) -> str:
     chart = svg.hbar_chart([_layer_time_bar(t) for t in top], axis_format=_ms_tick,
                            legend_items=[(k, svg.KIND_COLOURS.get(k, svg.PALETTE[-1]))
                                          for k in kinds], label="top layers by time")
-    by_type = svg.hbar_chart(
-        [svg.Bar(s.label, s.value, f"{milliseconds(s.value)} · {100 * s.share:.1f} %",
-                 f"{s.label}: {s.count} layers, {s.value:.4f} ms", svg.PALETTE[i % 10])
-         for i, s in enumerate(time_by_layer_type(run))],
-        axis_format=_ms_tick, label_width=220, label="time by layer type")
+    by_type = _share_chart(time_by_layer_type(run), "time by layer type")
+    by_precision = _share_chart(time_by_precision(run), "time by precision")
     rows = [[e(t.name), e(t.layer_type), e(t.kind), f'<span class="mono">{e(t.kernel)}</span>',
              e(t.precision), f"{t.time_ms:.4f}", f"{100 * t.share:.1f} %",
              rate(t.gflops_per_s), e(", ".join(t.model_nodes) or "-")] for t in top]
@@ -427,6 +434,7 @@ def _layer_time_parts(run: Run, analysis: StaticAnalysis | None) -> str:
                "model nodes"]
     return (figure(f"Top {TOP_TIME_LAYERS} layers by time", chart)
             + figure("Time by runtime layer type", by_type)
+            + figure("Time by precision that ran", by_precision)
             + table(headers, rows, numeric=(5, 6, 7), cls="sortable") + _profile_notes(run))
 
 

@@ -13,7 +13,16 @@ from profiler.bench.types import Run
 from profiler.report.model import ModelInfo, Report, TensorSpec
 from profiler.report.summary import top_layers
 from profiler.report.units import milliseconds, percent, rate, shape_text, si, size_bytes
-from profiler.report.views import effective, layer_times, op_type_shares, run_label, run_summary
+from profiler.report.views import (
+    Share,
+    effective,
+    layer_times,
+    op_type_shares,
+    run_label,
+    run_summary,
+    time_by_layer_type,
+    time_by_precision,
+)
 
 MD_SPECIAL = set("\\`*_[]<>|&~")
 TOP_LAYERS = 20
@@ -151,8 +160,18 @@ def _run_layers(run: Run, analysis: StaticAnalysis | None) -> list[str]:
         return []
     headers = ["layer", "type", "kind", "kernel", "precision", "time ms", "share", "GFLOP/s",
                "model nodes"]
+    coverage = run.layer_profile.coverage if run.layer_profile else 0.0
     return [f"### {md_escape(run_label(run))}: top {TOP_RUN_LAYERS} layers by time", "",
-            *table(headers, rows, right=(5, 6, 7))]
+            *table(headers, rows, right=(5, 6, 7)),
+            f"Layer times explain {100 * coverage:.0f} % of the end-to-end median.", "",
+            *_time_shares("layer type", time_by_layer_type(run)),
+            *_time_shares("precision", time_by_precision(run))]
+
+
+def _time_shares(what: str, shares: Sequence[Share]) -> list[str]:
+    rows = [[md_escape(s.label), str(s.count), f"{s.value:.4f}", f"{100 * s.share:.1f} %"]
+            for s in shares]
+    return table([what, "layers", "time ms", "share"], rows, right=(1, 2, 3))
 
 
 def _header(report: Report) -> list[str]:
