@@ -92,6 +92,8 @@ def _add_profile(subparsers: argparse._SubParsersAction) -> None:
                         help="exit 3 when any run's median latency exceeds X ms")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report; format from extension: .json .csv .md .html")
+    parser.add_argument("--history", action=argparse.BooleanOptionalAction, default=True,
+                        help="save the runs to the history (`edgeprof-cli history`; default on)")
     parser.set_defaults(command=_run_profile)
 
 
@@ -141,6 +143,10 @@ def _run_profile(args: argparse.Namespace) -> int:
                                progress=printer)
     finally:
         printer.close()
+    if args.history:
+        from profiler.cli_history import save_to_history
+
+        save_to_history(report)
     if args.output:
         write_report(report, args.output)
         print(f"wrote {args.output}", file=sys.stderr)

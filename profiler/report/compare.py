@@ -107,7 +107,14 @@ def _layer_times(run: Run) -> dict[str, tuple[str, float]]:
 
 
 def layer_deltas(a: Run, b: Run) -> list[LayerDelta]:
-    """Every layer either run has; a layer missing on one side counts as 0 ms there."""
+    """Every layer either run has; a layer missing on one side counts as 0 ms there.
+
+    Nothing when either run has no per-layer profile: the other side's layers would all
+    read as vanished or new, which says nothing about the model.
+    """
+    if not (a.layer_profile and a.layer_profile.layers and b.layer_profile
+            and b.layer_profile.layers):
+        return []
     a_times, b_times = _layer_times(a), _layer_times(b)
     deltas = []
     for name in list(a_times) + [n for n in b_times if n not in a_times]:
