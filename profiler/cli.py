@@ -78,7 +78,7 @@ def _check_output_extension(path: str, allowed: Sequence[str]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from profiler import cli_history, cli_report, cli_runtime
+    from profiler import cli_history, cli_quant, cli_report, cli_runtime
 
     parser = _Parser(
         prog="edgeprof-cli",
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     _add_analyze(subparsers)
     cli_runtime.add_commands(subparsers)
+    cli_quant.add_commands(subparsers)
     cli_history.add_commands(subparsers)
     cli_report.add_commands(subparsers)
     return parser

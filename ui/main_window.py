@@ -1,75 +1,349 @@
-"""The main window: open a model (menu, command line, drag and drop) and show its summary."""
+"""The main window: one tab per opened model or report, the message banner, menus, status bar.
+
+Opening follows request -> worker -> apply: ``open_paths`` asks the loader, which analyses in a
+pool thread; ``_loaded`` adds the tab on the GUI thread. Later panels (profiling, quantization,
+history) are docks added with ``add_panel``; they call ``show_report`` with each new Report.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from profiler.api import analyze_model
-from profiler.errors import ProfilerError
-from profiler.report.summary import summary_text
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-OPEN_FILTER = "Models (*.onnx *.xml *.tflite);;All files (*)"
+import ui.qt_compat  # noqa: F401 - before any signal is emitted
+from ui.banner import MessageBanner
+from ui.gc_guard import GuiThreadCollector
+from ui.loader import Document, Loader, prepare_document
+from ui.settings import AppSettings
+from ui.theme import THEMES, apply_theme, theme_named
+from ui.welcome import WelcomePage
+
+if TYPE_CHECKING:
+    from profiler.report.model import Report
+    from ui.model_view import ReportView
+
+OPEN_FILTER = ("Models and reports (*.onnx *.xml *.tflite *.json);;ONNX (*.onnx);;"
+               "OpenVINO IR (*.xml);;TensorFlow Lite (*.tflite);;Saved reports (*.json);;"
+               "All files (*)")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    current_report_changed = Signal(object)
+    """The Report of the current tab (None when no tab): panels follow it."""
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
+        self.settings = settings or AppSettings()
+        self.theme = theme_named(self.settings.theme())
         self.setWindowTitle("Edge Model Profiler")
-        self.resize(1100, 720)
+        self.setObjectName("MainWindow")
+        self.resize(1280, 820)
+        # A fixed minimum keeps the layouts from resizing the native window's limits later
+        # (the offscreen platform warns on every such change).
+        self.setMinimumSize(720, 480)
         self.setAcceptDrops(True)
-        self.summary = QLabel("Drop a model (.onnx, .xml, .tflite) here, or use File › Open.")
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_banner = QLabel()
-        self.error_banner.setWordWrap(True)
-        self.error_banner.setStyleSheet(
-            "background: #fdecea; color: #8a1c13; padding: 8px; border: 1px solid #f5c2bd;"
-        )
-        self.error_banner.hide()
+        self.banner = MessageBanner()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._current_tab_changed)
+        self.welcome = WelcomePage()
+        self.welcome.open_requested.connect(self.choose_files)
+        self.welcome.path_requested.connect(lambda path: self.open_paths([path]))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        self._central()
+        self.collector = GuiThreadCollector(self)  # before any worker thread exists
+        self.loader = Loader(self)
+        self.loader.started.connect(self._loading)
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._failed)
+        self.loader.busy_changed.connect(self._busy)
+        self._status_bar()
+        self._menus()
+        self._restore_layout()
+        self.set_theme(self.theme.name)
+        self._refresh_recent()
+
+    def _central(self) -> None:
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.addWidget(self.error_banner)
-        layout.addWidget(self.summary, 1)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        open_action = QAction("&Open…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._choose_file)
-        self.menuBar().addMenu("&File").addAction(open_action)
+
+    def _status_bar(self) -> None:
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate: loading has no meaningful percentage
+        self.busy.setMaximumWidth(140)
+        self.busy.setMaximumHeight(14)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().showMessage("Ready")
 
-    def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", OPEN_FILTER)
-        if path:
-            self.open_path(path)
+    def _action(self, menu: QMenu, text: str, slot: object, shortcut: str = "") -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        return action
 
-    def open_path(self, path: str) -> bool:
-        """Analyse ``path`` and show its summary; a bad file shows a message instead."""
-        try:
-            report = analyze_model(path)
-        except ProfilerError as error:
-            self.show_error(str(error))
-            return False
-        self.error_banner.hide()
-        self.summary.setText(summary_text(report, top=15))
-        self.summary.setStyleSheet("font-family: monospace;")
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.statusBar().showMessage(f"Analysed {path}")
-        return True
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open…", self.choose_files, "Ctrl+O")
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._refresh_recent)
+        file_menu.addSeparator()
+        self.export_action = self._action(file_menu, "&Export…", self.export_current, "Ctrl+E")
+        file_menu.addSeparator()
+        self.close_action = self._action(file_menu, "&Close Tab", self.close_current_tab,
+                                         "Ctrl+W")
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
+        self.view_menu = bar.addMenu("&View")
+        self.theme_group = QActionGroup(self)
+        for name in THEMES:
+            action = self._action(self.view_menu, f"{name.title()} theme",
+                                  lambda _=False, n=name: self.set_theme(n))
+            action.setCheckable(True)
+            action.setData(name)
+            self.theme_group.addAction(action)
+        self.view_menu.addSeparator()
+        self._action(bar.addMenu("&Help"), "&About Edge Model Profiler", self.show_about)
+        self._update_actions()
 
-    def show_error(self, message: str) -> None:
-        """Errors appear in the window (never a traceback, never a blocking dialog)."""
-        self.error_banner.setText(f"Cannot open: {message}")
-        self.error_banner.show()
-        self.statusBar().showMessage("Could not open the file; see the message above")
+    # Opening
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open models or reports",
+                                                self.settings.open_folder(), OPEN_FILTER)
+        if paths:
+            self.settings.set_open_folder(os.path.dirname(paths[0]))
+            self.open_paths(paths)
 
+    def open_paths(self, paths: list[str]) -> None:
+        """Load each file off the GUI thread; results arrive as tabs or banner messages."""
+        if paths:
+            self.banner.clear()  # messages belong to the batch being opened
+        for path in paths:
+            self.loader.load(os.path.abspath(path))
+
+    def open_path(self, path: str) -> None:
+        self.open_paths([path])
+
+    def _loading(self, path: str) -> None:
+        self.statusBar().showMessage(f"Loading {os.path.basename(path)}…")
+
+    def _busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+
+    def _loaded(self, path: str, document: Document) -> None:
+        view = self._show_document(document)
+        self.settings.add_recent_file(path)
+        self._refresh_recent()
+        totals = document.report.analysis.totals if document.report.analysis else None
+        summary = f": {totals.layer_count:,} layers" if totals else ""
+        self.statusBar().showMessage(f"Opened {os.path.basename(path)}{summary}"
+                                     + (" (saved report, read-only)" if document.read_only
+                                        else ""), 8000)
+        self.tabs.setCurrentWidget(view)
+
+    def _failed(self, path: str, message: str) -> None:
+        self.banner.add_error(f"Cannot open {message}" if os.path.basename(path) in message
+                              else f"Cannot open {path}: {message}")
+        self.statusBar().showMessage(f"Could not open {os.path.basename(path)}; see the "
+                                     "message above", 8000)
+
+    # Tabs
+    def views(self) -> list[ReportView]:
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]  # type: ignore[misc]
+
+    def current_view(self) -> ReportView | None:
+        return self.tabs.currentWidget()  # type: ignore[return-value]
+
+    def _show_document(self, document: Document, view: ReportView | None = None) -> ReportView:
+        from ui.model_view import ReportView
+
+        source = document.source_path
+        view = view or next((v for v in self.views()
+                             if source and v.document.source_path == source), None)
+        if view is None:
+            view = ReportView(document, self.theme)
+            index = self.tabs.addTab(view, self._tab_title(document))
+        else:
+            view.set_document(document)
+            index = self.tabs.indexOf(view)
+            self.tabs.setTabText(index, self._tab_title(document))
+        self.tabs.setTabToolTip(index, source or self._tab_title(document))
+        self.stack.setCurrentWidget(self.tabs)
+        self._update_actions()
+        if view is self.current_view():
+            self.current_report_changed.emit(document.report)
+        return view
+
+    @staticmethod
+    def _tab_title(document: Document) -> str:
+        model = document.report.model
+        name = model.name if model else os.path.basename(document.source_path) or "report"
+        return f"{name} · report" if document.read_only else name
+
+    def show_report(self, report: Report) -> ReportView:
+        """Show ``report`` (runs included) in the tab that already shows it or its model,
+        else in a new tab. The profile panel calls this after each device finishes."""
+        view = next((v for v in self.views() if v.document.report is report), None)
+        if view is None and report.model is not None:
+            view = next((v for v in self.views() if not v.document.read_only
+                         and v.document.report.model is not None
+                         and v.document.report.model.path == report.model.path), None)
+        source = view.document.source_path if view else (report.model.path if report.model
+                                                          else "")
+        document = replace(prepare_document(report, source), read_only=False)
+        return self._show_document(document, view)
+
+    def close_tab(self, index: int) -> None:
+        view = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        if view is not None:
+            view.deleteLater()
+        if not self.tabs.count():
+            self.stack.setCurrentWidget(self.welcome)
+        self._update_actions()
+
+    def close_current_tab(self) -> None:
+        if self.tabs.count():
+            self.close_tab(self.tabs.currentIndex())
+
+    def _current_tab_changed(self, _index: int) -> None:
+        view = self.current_view()
+        self.current_report_changed.emit(view.document.report if view else None)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        has_tab = self.tabs.count() > 0
+        for action in (getattr(self, "export_action", None), getattr(self, "close_action", None)):
+            if action is not None:
+                action.setEnabled(has_tab)
+
+    # Panels added by later features (profile, quantize, history)
+    def add_panel(self, title: str, widget: QWidget,
+                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Dock ``widget``; its show/hide toggle goes to the View menu, and its place is saved
+        with the window layout (by object name)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"panel-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.view_menu.addAction(dock.toggleViewAction())
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreDockWidget(dock)
+        return dock
+
+    # Recent files
+    def _refresh_recent(self) -> None:
+        missing = self.settings.prune_recent_files()
+        if missing:
+            names = ", ".join(os.path.basename(p) for p in missing)
+            self.statusBar().showMessage(f"Removed from recent files (no longer found): {names}",
+                                         8000)
+        self.recent_menu.clear()
+        recent = self.settings.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(os.path.basename(path))
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
+        self.recent_menu.setEnabled(bool(recent))
+        self.welcome.set_recent(recent)
+
+    def _open_recent(self, path: str) -> None:
+        if not os.path.exists(path):
+            self.banner.clear()
+            self.banner.add_error(f"{path}: no longer exists; removed from recent files")
+            self._refresh_recent()
+            return
+        self.open_paths([path])
+
+    # Comfort
+    def set_theme(self, name: str) -> None:
+        self.theme = theme_named(name)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.theme)
+        self.settings.set_theme(self.theme.name)
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == self.theme.name)
+        self.banner.apply_theme(self.theme)
+        for view in self.views():
+            view.apply_theme(self.theme)
+
+    def export_current(self) -> None:
+        from ui.export_dialog import ExportDialog
+
+        view = self.current_view()
+        if view is None:
+            self.statusBar().showMessage("Open a model or report first", 5000)
+            return
+        dialog = ExportDialog(view.document.report, view.charts, self.settings, self)
+        dialog.exported.connect(lambda path: self.statusBar().showMessage(f"Exported {path}",
+                                                                          8000))
+        dialog.open()
+        self.export_dialog = dialog
+
+    def show_about(self) -> None:
+        from ui.about import AboutDialog
+
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_geometry(), self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        self.loader.shutdown()
+        self.collector.stop()
+        self.settings.set_window_layout(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        super().closeEvent(event)
+
+    # Drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt override
-        if event.mimeData().hasUrls():
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # Qt override
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                self.open_path(url.toLocalFile())
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        self.open_paths(paths)
         event.acceptProposedAction()

@@ -14,6 +14,7 @@ from profiler.analysis.types import StaticAnalysis
 from profiler.bench.types import Run
 from profiler.errors import ReportError
 from profiler.model.graph import Dim, ModelGraph
+from profiler.quant.types import Variant
 from profiler.report.serialize import from_dict, to_dict
 
 SCHEMA = "edgeprof.report"
@@ -65,7 +66,7 @@ class Report:
     model: ModelInfo | None = None
     analysis: StaticAnalysis | None = None
     runs: list[Run] = field(default_factory=list)
-    variants: list[dict[str, Any]] = field(default_factory=list)
+    variants: list[Variant] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """What failed while producing this report (a failed run still yields a report)."""
 
@@ -135,6 +136,8 @@ def load_report(path: str) -> Report:
             data = json.load(handle)
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, ValueError) as error:  # JSON and Unicode decoding, 4300+ digit numbers
         raise ReportError(f"{path}: not a readable JSON report ({error})") from None
+    except RecursionError:
+        raise ReportError(f"{path}: not a readable JSON report (nested too deeply)") from None
     return report_from_dict(data, path)

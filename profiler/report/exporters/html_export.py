@@ -15,6 +15,7 @@ from typing import Any
 from profiler.analysis.types import StaticAnalysis
 from profiler.bench.types import Run
 from profiler.report import svg
+from profiler.report.exporters.html_variants import render_variants
 from profiler.report.model import ModelInfo, Report, TensorSpec
 from profiler.report.summary import top_layers
 from profiler.report.units import milliseconds, percent, rate, shape_text, si, size_bytes
@@ -489,6 +490,7 @@ def render(report: Report) -> str:
         parts.append(_model_card(report.model))
     if analysis:
         parts += [_totals(analysis), _charts(analysis)]
+    parts.append(render_variants(report))
     if report.runs:
         parts.append(_runs_section(report.runs, analysis))
     if analysis:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from profiler.analysis.types import StaticAnalysis
 from profiler.bench.types import Run
+from profiler.report.exporters.markdown_variants import variants_markdown
 from profiler.report.model import ModelInfo, Report, TensorSpec
 from profiler.report.summary import top_layers
 from profiler.report.units import milliseconds, percent, rate, shape_text, si, size_bytes
@@ -194,6 +195,7 @@ def render(report: Report) -> str:
     analysis = report.analysis
     if analysis:
         lines += _totals(analysis) + _top_layers(analysis) + _by_op_type(analysis)
+    lines += variants_markdown(report)
     if report.runs:
         lines += _runs(report.runs, analysis)
     if analysis:

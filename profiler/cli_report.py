@@ -1,0 +1,46 @@
+"""``edgeprof-cli report IN.json -o OUT.html``: convert a saved report to another format.
+
+The report is validated on the way in (schema, version, field types), so a file from a newer
+version or with wrong types fails with one line naming the problem. Exit codes as in
+profiler.cli: 0 ok, 1 the report cannot be read, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK = 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report", help="convert a saved report JSON to another format (.html .md .csv .json)",
+        description="Read a report JSON written by edgeprof and write it in the format of "
+                    "the -o file's extension.")
+    parser.add_argument("input", metavar="IN.json", help="a report JSON written by edgeprof")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="the file to write; format from extension: .json .csv .md .html")
+    parser.set_defaults(command=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from profiler.cli import _check_output_extension
+    from profiler.errors import UsageError
+    from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
+    from profiler.report.model import load_report
+
+    _check_output_extension(args.output, EXPORT_EXTENSIONS)
+    if _same_file(args.input, args.output):
+        raise UsageError(f"-o {args.output}: that is the input report; choose another file")
+    write_report(load_report(args.input), args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):  # one of them does not exist: not the same file
+        return False

@@ -1,0 +1,336 @@
+"""Quantize and measure: build every variant, measure it beside the FP32 model, explain it.
+
+For each device the FP32 model (the reference) is measured first with the ``profile``
+protocol. Then, per variant: build (a failure is recorded in ``Variant.error``; the others go
+on), and on every device the pair makes sense on, measure it with the same protocol (isolated
+worker, same inputs, per-layer pass on), compare its outputs with the FP32 model's on the
+same device in a drift worker, and derive the diagnostics from its layer profile. ONNX
+variants also get a per-layer drift. Last, the Pareto front per device.
+
+Which pairs run: ONNX variants (fp16, int8-*) on ``ort:*`` devices; OpenVINO IR variants
+(ov-*) on ``ov:*`` devices; with ``cross_runtime`` ONNX variants also on ``ov:*`` devices
+(OpenVINO reads ONNX, QDQ models included). An IR never runs on ONNX Runtime. The FP32
+reference runs on every device that can read the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from profiler.bench.profile import ProfileOptions, build_jobs, concrete_shapes, run_failed
+from profiler.bench.supervisor import CancelToken, ProgressSink, run_job
+from profiler.bench.types import Run
+from profiler.errors import UsageError
+from profiler.quant.cache import VariantCache
+from profiler.quant.data import DataSource, ImageOptions, open_data
+from profiler.quant.diagnostics import diagnose
+from profiler.quant.drift_worker import DriftJob, drift_of, layer_drift_of, run_drift_job
+from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMPLES
+from profiler.quant.pareto import assign_fronts
+from profiler.quant.sizes import IR_FAMILY, ONNX_FAMILY, SizeReferences, model_family
+from profiler.quant.types import REFERENCE_ID, DataInfo, Variant
+from profiler.quant.variants import VARIANTS, VariantOptions, build_variant
+from profiler.report.model import Report
+
+DEFAULT_EVAL_SAMPLES = 32
+DEFAULT_THRESHOLD_DB = 20.0
+ONNX_VARIANTS = ("fp16", "int8-dynamic", "int8-static")
+OV_VARIANTS = ("ov-fp16", "ov-int8", "ov-int8-weights")
+SAME_DATA_WARNING = ("drift is measured on the calibration data; give --eval with other "
+                     "inputs for an unbiased figure")
+
+
+@dataclass
+class QuantizeOptions:
+    variants: list[str] | None = None
+    """None: the default set for the model's format and the devices."""
+    devices: list[str] = field(default_factory=list)
+    build: VariantOptions = field(default_factory=VariantOptions)
+    calibration: str | None = None
+    """Image folder, .npy/.npz, or None/'random'."""
+    evaluation: str | None = None
+    """None: the calibration data when it is real, else random data."""
+    eval_samples: int = DEFAULT_EVAL_SAMPLES
+    image: ImageOptions = field(default_factory=ImageOptions)
+    seed: int = 0
+    profile: ProfileOptions = field(default_factory=ProfileOptions)
+    drift_threshold_db: float = DEFAULT_THRESHOLD_DB
+    layer_drift: bool = True
+    layer_samples: int = DEFAULT_LAYER_SAMPLES
+    layer_batch_tensors: int = DEFAULT_BATCH_TENSORS
+    cross_runtime: bool = False
+    cache: VariantCache | None = None
+    worker_argv: Sequence[str] | None = None
+    drift_worker_argv: Sequence[str] | None = None
+    backend_factory: str = ""
+    """'module:callable' for the workers' backends ('' = the real runtimes)."""
+
+
+def default_variants(model_path: str, devices: Sequence[str]) -> list[str]:
+    """ONNX Runtime variants when an ort device is chosen, ov-* ones for ov devices."""
+    prefixes = {device.split(":")[0] for device in devices}
+    chosen = list(ONNX_VARIANTS) if "ort" in prefixes and model_family(model_path) == \
+        ONNX_FAMILY else []
+    return chosen + (list(OV_VARIANTS) if "ov" in prefixes else [])
+
+
+def runs_on(family: str, device: str, cross_runtime: bool = False) -> bool:
+    """Whether a model of this family runs on the device (see the module docstring)."""
+    prefix = device.split(":")[0]
+    if family == ONNX_FAMILY:
+        return prefix == "ort" or (cross_runtime and prefix == "ov")
+    return prefix == "ov"
+
+
+def check_variants(variant_ids: Sequence[str]) -> None:
+    unknown = [v for v in variant_ids if v not in VARIANTS]
+    if unknown:
+        raise UsageError(f"--variants: unknown {', '.join(unknown)}; known: "
+                         f"{', '.join(VARIANTS)}")
+    if not variant_ids:
+        raise UsageError("no variant to build: name some with --variants")
+
+
+def _label(variant: str, device: str) -> str:
+    return f"{variant} @ {device}" if device else variant
+
+
+class QuantizeSession:
+    """One quantize run; ``run()`` returns the Report."""
+
+    def __init__(self, model_path: str, options: QuantizeOptions,
+                 shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
+                 progress: ProgressSink | None = None, cancel: CancelToken | None = None) -> None:
+        from profiler.api import analyze_model
+
+        self.model_path, self.options = model_path, options
+        self.progress, self.cancel = progress, cancel
+        self.report = analyze_model(model_path, shape_overrides)
+        assert self.report.model is not None
+        self.shapes = concrete_shapes(self.report.model.inputs)
+        self.family = model_family(model_path)
+        self.devices = list(dict.fromkeys(options.devices))
+        self.variant_ids = options.variants or default_variants(model_path, self.devices)
+        check_variants(self.variant_ids)
+        self.cache = options.cache if options.cache is not None else VariantCache()
+        self.sizes = SizeReferences(self.report, self._ov_fp32_bytes)
+        self.reference_runs: dict[str, Run] = {}
+        self.data_warnings: list[str] = []
+        self.calibration, self.calibration_error = self._open_calibration()
+        self.evaluation_source, self.evaluation, self.evaluation_error = self._open_evaluation()
+
+    # data -----------------------------------------------------------------------------------
+
+    def _specs(self) -> list[tuple[str, str, list[int]]]:
+        assert self.report.model is not None
+        return [(s.name, s.dtype, self.shapes[s.name]) for s in self.report.model.inputs]
+
+    def _open_calibration(self) -> tuple[DataSource | None, str]:
+        if not any(VARIANTS[v].needs_data for v in self.variant_ids):
+            return None, ""
+        try:
+            return open_data(self._specs(), self.options.calibration, self.options.image,
+                             self.options.seed), ""
+        except Exception as error:  # only the variants that need data fail
+            return None, f"calibration data: {error}"
+
+    def _open_evaluation(self) -> tuple[str | None, DataInfo | None, str]:
+        source = self.options.evaluation
+        if source is None and self.options.calibration not in (None, "random"):
+            source = self.options.calibration
+            self.data_warnings.append(SAME_DATA_WARNING)
+        try:
+            data = open_data(self._specs(), source, self.options.image, self.options.seed)
+        except Exception as error:
+            return source, None, f"evaluation data: {error}"
+        available = data.available()
+        count = min(self.options.eval_samples, available if available is not None else
+                    self.options.eval_samples)
+        info = DataInfo(data.label, data.kind, count, data.is_random)
+        return (None if data.is_random else source), info, ""
+
+    # measuring ------------------------------------------------------------------------------
+
+    def _emit(self, label: str, stage: str) -> None:
+        if self.progress is not None:
+            self.progress({"event": "stage", "stage": stage, "device": label})
+
+    def _sink(self, label: str) -> ProgressSink | None:
+        if self.progress is None:
+            return None
+        sink = self.progress
+        return lambda event: sink({**event, "device": label})
+
+    def _cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def _measure(self, path: str, variant: str, device: str, file_bytes: int) -> Run:
+        options = replace(self.options.profile, variant=variant, layers=True)
+        job = build_jobs(path, [device], self.shapes, options, file_bytes)[0]
+        job.backend_factory = self.options.backend_factory
+        return run_job(job, self._sink(_label(variant, device)), self.cancel,
+                       options.limits, self.options.worker_argv)
+
+    def _drift_job(self, variant: Variant, device: str, kind: str) -> DriftJob:
+        profile, image = self.options.profile, self.options.image
+        return DriftJob(
+            model_path=variant.path, device=device, variant=variant.id, threads=profile.threads,
+            cpus=profile.cpus, precision=profile.precision, shapes=dict(self.shapes),
+            backend_factory=self.options.backend_factory, kind=kind,
+            reference_path=self.model_path, data_source=self.evaluation_source,
+            data_seed=self.options.seed, samples=self.options.eval_samples,
+            mean=list(image.mean), std=list(image.std), layout=image.layout,
+            threshold_db=self.options.drift_threshold_db,
+            batch_tensors=self.options.layer_batch_tensors,
+            layer_samples=self.options.layer_samples)
+
+    def _run_drift(self, job: DriftJob) -> Run:
+        return run_drift_job(job, self._sink(_label(job.variant, job.device)), self.cancel,
+                             self.options.profile.limits, self.options.drift_worker_argv)
+
+    # the steps ------------------------------------------------------------------------------
+
+    def run(self) -> Report:
+        reference = self._reference_variant()
+        variants = [reference]
+        for device in self.devices:
+            if self._cancelled():
+                break
+            if runs_on(self.family, device, cross_runtime=True):
+                self._emit(_label(REFERENCE_ID, device), "measuring the FP32 reference")
+                run = self._measure(self.model_path, REFERENCE_ID, device,
+                                    self.report.model.file_bytes if self.report.model else 0)
+                self.reference_runs[device] = run
+                self.report.runs.append(run)
+                reference.devices.append(device)
+                self._note_run(run)
+        for variant_id in self.variant_ids:
+            if self._cancelled():
+                break
+            variants.append(self._variant(variant_id))
+        assign_fronts(variants, self.report.runs)
+        self.report.variants = variants
+        self.report.errors += self.sizes.notes
+        return self.report
+
+    def _reference_variant(self) -> Variant:
+        assert self.report.model is not None
+        size = self.sizes.for_family(self.family)
+        return Variant(id=REFERENCE_ID, description="the model as given (FP32 reference)",
+                       format=self.family, source_model=self.model_path, path=self.model_path,
+                       file_bytes=self.report.model.file_bytes,
+                       size_reference_bytes=size.file_bytes, size_reference=size.description,
+                       evaluation=self.evaluation)
+
+    def _note_run(self, run: Run) -> None:
+        if run.error is not None:
+            self.report.errors.append(f"{_label(run.variant, run.device)}: {run.error.message}")
+
+    def _variant(self, variant_id: str) -> Variant:
+        spec = VARIANTS[variant_id]
+        variant = Variant(id=variant_id, library=spec.library, description=spec.description,
+                          format=spec.output_format, source_model=self.model_path,
+                          excluded_nodes=list(self.options.build.exclude_nodes),
+                          evaluation=self.evaluation)
+        self._emit(variant_id, "building the variant")
+        self._build(variant)
+        if variant.error:
+            self.report.errors.append(f"{variant_id}: {variant.error}")
+            return variant
+        self._size(variant)
+        for device in self.devices:
+            if self._cancelled():
+                break
+            if runs_on(variant.format, device, self.options.cross_runtime):
+                self._on_device(variant, device)
+        if self.options.layer_drift and variant.format == ONNX_FAMILY and variant.devices:
+            self._layer_drift(variant)
+        return variant
+
+    def _build(self, variant: Variant) -> None:
+        spec = VARIANTS[variant.id]
+        if spec.needs_data and self.calibration is None:
+            variant.error = self.calibration_error or "no calibration data"
+            return
+        try:
+            with contextlib.redirect_stdout(sys.stderr):  # library progress bars: not stdout
+                built = build_variant(self.model_path, variant.id, self.options.build,
+                                      self.calibration if spec.needs_data else None, self.cache)
+        except Exception as error:  # VariantBuildError, or a library failure: go on
+            variant.error = str(error)
+            return
+        variant.path, variant.file_bytes = built.path, built.file_bytes
+        variant.build_seconds, variant.cached = built.build_seconds, built.cached
+        variant.settings, variant.library_versions = built.settings, built.library_versions
+        variant.warnings = [*built.warnings, *self.data_warnings]
+        variant.details = dict(built.details)
+        if spec.needs_data:
+            used = built.settings.get("calibration_samples_used",
+                                      self.options.build.calibration_samples)
+            kind = self.calibration.kind if self.calibration else ""
+            variant.calibration = DataInfo(built.data_label, kind, int(used),
+                                           built.data_is_random)
+
+    def _size(self, variant: Variant) -> None:
+        family = ONNX_FAMILY if variant.format == ONNX_FAMILY else IR_FAMILY
+        reference = self.sizes.for_family(family)
+        variant.size_reference_bytes = reference.file_bytes
+        variant.size_reference = reference.description
+
+    def _ov_fp32_bytes(self) -> int:
+        built = build_variant(self.model_path, "ov-fp32", self.options.build, None, self.cache)
+        return built.file_bytes
+
+    def _on_device(self, variant: Variant, device: str) -> None:
+        self._emit(_label(variant.id, device), "measuring the variant")
+        run = self._measure(variant.path, variant.id, device, variant.file_bytes)
+        self.report.runs.append(run)
+        self._note_run(run)
+        if run_failed(run):
+            return
+        variant.devices.append(device)
+        variant.diagnostics[device] = diagnose(variant.id, run, self._reference_ok(device))
+        if self.evaluation is None:
+            variant.drift_errors[device] = self.evaluation_error
+            return
+        result = self._run_drift(self._drift_job(variant, device, "outputs"))
+        drift = drift_of(result) if result.error is None else None
+        if drift is None:
+            message = result.error.message if result.error else "no drift result"
+            variant.drift_errors[device] = message
+            self.report.errors.append(f"{_label(variant.id, device)}: drift: {message}")
+        else:
+            variant.drift[device] = drift
+
+    def _reference_ok(self, device: str) -> Run | None:
+        run = self.reference_runs.get(device)
+        return run if run is not None and not run_failed(run) else None
+
+    def _layer_drift(self, variant: Variant) -> None:
+        if self.evaluation is None:
+            variant.layer_drift_error = self.evaluation_error
+            return
+        ort_devices = [d for d in variant.devices if d.startswith("ort:")]
+        device = (ort_devices or variant.devices)[0]
+        result = self._run_drift(self._drift_job(variant, device, "layers"))
+        layers = layer_drift_of(result) if result.error is None else None
+        if layers is None:
+            variant.layer_drift_error = result.error.message if result.error else "no result"
+            self.report.errors.append(f"{variant.id}: per-layer drift: "
+                                      f"{variant.layer_drift_error}")
+        else:
+            variant.layer_drift = layers
+
+
+def quantize_model(model_path: str, options: QuantizeOptions,
+                   shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
+                   progress: ProgressSink | None = None,
+                   cancel: CancelToken | None = None) -> Report:
+    """Static analysis, the FP32 reference and every variant measured, in one Report."""
+    if not options.devices:
+        raise UsageError("quantize needs at least one device")
+    return QuantizeSession(model_path, options, shape_overrides, progress, cancel).run()
+

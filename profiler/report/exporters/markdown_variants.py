@@ -1,0 +1,81 @@
+"""The Markdown report's variants section: the variant table, hints, the worst layers."""
+
+from __future__ import annotations
+
+from profiler.quant.types import REFERENCE_ID, Variant
+from profiler.report.model import Report
+from profiler.report.units import size_bytes
+from profiler.report.variant_views import (
+    INDICATIVE,
+    VariantRow,
+    drift_is_indicative,
+    size_references,
+    sqnr_text,
+    variant_rows,
+    variants_section_needed,
+)
+
+HEADERS = ["variant", "library", "device", "file size", "size × FP32", "p50 ms", "p50 × FP32",
+           "peak RSS", "SQNR dB", "cosine", "max abs err", "top-1", "Pareto", "error"]
+TOP_LAYERS = 5
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _cells(row: VariantRow) -> list[str]:
+    from profiler.report.exporters.markdown_export import md_escape
+
+    drift = "reference" if row.is_reference else sqnr_text(row.sqnr_db)
+    if row.indicative_only:
+        drift += f" ({INDICATIVE})"
+    return [md_escape(row.variant), md_escape(row.library or "-"), md_escape(row.device),
+            size_bytes(row.file_bytes) if row.file_bytes else "-",
+            "reference" if row.is_reference else _fmt(row.size_ratio, ".2f"),
+            _fmt(row.p50_ms, ".3f"), _fmt(row.latency_ratio, ".2f"),
+            size_bytes(row.peak_rss_bytes) if row.peak_rss_bytes else "-", drift,
+            _fmt(row.cosine, ".6f"), _fmt(row.max_abs_error, ".3g"),
+            _fmt(row.top1_agreement, ".1%"), "yes" if row.on_front else "",
+            md_escape(row.error) or ""]
+
+
+def _detail(variant: Variant) -> list[str]:
+    from profiler.report.exporters.markdown_export import md_escape
+
+    lines = [f"### {md_escape(variant.id)}", ""]
+    if variant.error:
+        lines += [f"Not built: {md_escape(variant.error)}", ""]
+    for device, found in variant.diagnostics.items():
+        lines += [f"- **{md_escape(device)}:** {md_escape(hint)}" for hint in found.hints]
+    result = variant.layer_drift
+    if result is not None:
+        first = result.first_below
+        note = f" ({INDICATIVE})" if result.indicative_only else ""
+        lines.append(f"- **First layer below {result.threshold_db:g} dB:** "
+                     + (f"{md_escape(first.node)} ({first.sqnr_db:.1f} dB){note}" if first
+                        else f"none{note}"))
+        worst = ", ".join(f"{md_escape(layer.node)} {layer.sqnr_db:.1f} dB"
+                          for layer in result.worst[:TOP_LAYERS])
+        lines.append(f"- **Largest drift:** {worst or '-'}")
+    lines += [f"- warning: {md_escape(w)}" for w in variant.warnings]
+    return [*lines, ""]
+
+
+def variants_markdown(report: Report) -> list[str]:
+    """The section's lines ([] when the report holds no variants)."""
+    from profiler.report.exporters.markdown_export import md_escape, table
+
+    if not variants_section_needed(report):
+        return []
+    lines = ["## Variants", ""]
+    lines += [f"- Size ratios of {md_escape(ids)} are taken against {size_bytes(size)} "
+              f"({md_escape(text)})." for ids, size, text in size_references(report)]
+    if drift_is_indicative(report):
+        lines.append(f"- Drift was measured on random inputs: {INDICATIVE}.")
+    lines += ["", *table(HEADERS, [_cells(row) for row in variant_rows(report)],
+                         right=tuple(range(3, 12)))]
+    for variant in report.variants:
+        if variant.id != REFERENCE_ID:
+            lines += _detail(variant)
+    return lines
