@@ -22,6 +22,9 @@ run: $(STAMP) $(SAMPLE)
 	$(VENV)/bin/edgeprof $(SAMPLE)
 
 test: $(STAMP) $(SAMPLE)
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		echo "chromium could not be installed: the headless-browser report test will be skipped"
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: $(STAMP)

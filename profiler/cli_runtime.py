@@ -88,6 +88,9 @@ def _add_profile(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
                         help="stop a device run when its worker is silent this long "
                              "(default 300 s)")
+    parser.add_argument("--memory-limit", metavar="SIZE",
+                        help="stop a device run whose worker's resident memory exceeds SIZE, "
+                             "e.g. 4G, 512M or none (default: 80%% of the RAM available)")
     parser.add_argument("--max-latency-ms", type=float, metavar="X",
                         help="exit 3 when any run's median latency exceeds X ms")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -100,7 +103,7 @@ def _add_profile(subparsers: argparse._SubParsersAction) -> None:
 def profile_options(args: argparse.Namespace) -> ProfileOptions:
     from profiler.bench.profile import ProfileOptions, parse_cpus
     from profiler.bench.protocol import DEFAULT_THROUGHPUT_S, StopRule
-    from profiler.bench.supervisor import Limits
+    from profiler.bench.supervisor import Limits, default_memory_limit_bytes, parse_memory_limit
     from profiler.errors import UsageError
 
     if args.timeout <= 0:
@@ -109,7 +112,9 @@ def profile_options(args: argparse.Namespace) -> ProfileOptions:
     return ProfileOptions(
         mode=args.mode, threads=args.threads, precision=args.precision,
         cpus=parse_cpus(args.cpus) if args.cpus else None, input_source=args.input,
-        seed=args.seed, layers=args.layers, limits=Limits(timeout_s=args.timeout),
+        seed=args.seed, layers=args.layers,
+        limits=Limits(timeout_s=args.timeout, memory_limit_bytes=parse_memory_limit(
+            args.memory_limit) if args.memory_limit else default_memory_limit_bytes()),
         stop=StopRule(iterations=args.iterations,
                       duration_s=None if throughput else args.duration,
                       max_time_s=args.max_time),

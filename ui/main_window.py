@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.loader.busy_changed.connect(self._busy)
         self._status_bar()
         self._menus()
+        self._add_panels()
         self._restore_layout()
         self.set_theme(self.theme.name)
         self._refresh_recent()
@@ -267,6 +268,20 @@ class MainWindow(QMainWindow):
             self.restoreDockWidget(dock)
         return dock
 
+    def _add_panels(self) -> None:
+        from ui.history_view import HistoryView
+        from ui.profile_panel import ProfilePanel
+        from ui.quantize_panel import QuantizePanel
+
+        self.profile_panel = ProfilePanel(self)
+        self.quantize_panel = QuantizePanel(self, self.profile_panel)
+        self.history_view = HistoryView(self)
+        profile_dock = self.add_panel("Profile", self.profile_panel)
+        self.tabifyDockWidget(profile_dock, self.add_panel("Quantize", self.quantize_panel))
+        profile_dock.raise_()
+        self.add_panel("History", self.history_view,
+                       Qt.DockWidgetArea.BottomDockWidgetArea).hide()
+
     # Recent files
     def _refresh_recent(self) -> None:
         missing = self.settings.prune_recent_files()
@@ -333,6 +348,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         self.loader.shutdown()
+        for panel in (self.profile_panel, self.quantize_panel, self.history_view):
+            panel.shutdown()
         self.collector.stop()
         self.settings.set_window_layout(self.saveGeometry(), self.saveState())
         self.settings.sync()

@@ -2,10 +2,15 @@
 
 Exported transformers compute reshape targets from the input's shape (Shape -> Gather -> Div
 -> Unsqueeze -> Concat -> Reshape, Range for position ids, Where/Equal for ``view(-1)``...).
-ONNX's own data propagation covers only some of these ops, so once the inputs have concrete
-shapes we evaluate such chains here with numpy, inject the results as initializers into a
-working copy, and infer again until nothing new is learned. Only tensors of at most
-``SMALL_CONSTANT_ELEMENTS`` elements are ever computed; weights are never read.
+Once the inputs have concrete shapes we evaluate such chains here with numpy, inject the
+results as initializers into a working copy, and infer again until nothing new is learned.
+Only tensors of at most ``SMALL_CONSTANT_ELEMENTS`` elements are ever computed; weights are
+never read.
+
+ONNX's own data propagation (``data_prop=True``) is not used: it holds every element of a
+1-D integer tensor whose length it knows, about 140 bytes each, so a Range or ConstantOfShape
+of a declared length of 10^8 feeding an Unsqueeze takes gigabytes before anything can refuse
+it. The evaluation here covers the same chains, bounded.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ Evaluator = Callable[[dict[str, Any], list[np.ndarray]], np.ndarray]
 
 
 def infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, list[Any]]]:
-    """ONNX shape inference (data_prop), repeated with computed shape vectors until stable.
+    """ONNX shape inference, repeated with computed shape vectors until stable.
 
     Returns the model with the original nodes and initializers and every shape learned, and
     the small values computed on the way (by tensor name). Raises what ONNX raises on the
@@ -57,7 +62,7 @@ def infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, lis
 
 
 def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
-    return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    return onnx.shape_inference.infer_shapes(model, data_prop=False)  # bounded: see above
 
 
 def _static_shapes(graph: onnx.GraphProto) -> dict[str, Shape]:
@@ -283,6 +288,20 @@ def _expand(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
     return np.array(np.broadcast_to(inputs[0], shape))
 
 
+def _range(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    start, limit, delta = (inputs[i].item() for i in range(3))
+    if delta == 0 or math.ceil((limit - start) / delta) > SMALL_CONSTANT_ELEMENTS:
+        raise ValueError("too large to compute")  # sized before numpy allocates anything
+    return np.arange(start, limit, delta).astype(inputs[0].dtype)
+
+
+def _tile(_: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
+    repeats = [int(r) for r in inputs[1].reshape(-1)]
+    if inputs[0].size * math.prod(max(r, 0) for r in repeats) > SMALL_CONSTANT_ELEMENTS:
+        raise ValueError("too large to compute")
+    return np.tile(inputs[0], repeats)
+
+
 def _cast(attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
     return inputs[0].astype(helper.tensor_dtype_to_np_dtype(int(attrs["to"])))
 
@@ -300,10 +319,9 @@ _EVALUATORS: dict[str, Evaluator] = {
         math.prod(inputs[0].shape[: attrs.get("axis", 1)]), -1),
     "Transpose": lambda attrs, inputs: np.transpose(inputs[0], attrs.get("perm")),
     "Expand": _expand,
-    "Tile": lambda _, inputs: np.tile(inputs[0], inputs[1].tolist()),
+    "Tile": _tile,
     "ConstantOfShape": _constant_of_shape,
-    "Range": lambda _, inputs: np.arange(
-        inputs[0].item(), inputs[1].item(), inputs[2].item()).astype(inputs[0].dtype),
+    "Range": _range,
     "Add": _elementwise(np.add),
     "Sub": _elementwise(np.subtract),
     "Mul": _elementwise(np.multiply),

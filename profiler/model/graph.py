@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from profiler.errors import ProfilerError
+
 Dim = int | str | None
 """One dimension: a concrete size, a symbolic name, or None when nothing is known."""
 
@@ -30,6 +32,10 @@ FLOAT_DTYPES = frozenset(
 """Dtypes that hold learned weights (besides the low-bit integer ones)."""
 
 QUANTIZED_WEIGHT_DTYPES = frozenset({"int8", "uint8", "int4", "uint4", "int2", "uint2", "uint1"})
+
+MAX_TENSOR_ELEMENTS = 2**63 - 1
+"""Runtimes index tensors with int64: a tensor declared larger cannot exist, and its figures
+would overflow the report's numbers, so loading refuses it (sizes are never allocated)."""
 
 
 def bytes_for(dtype: str, element_count: int) -> int | None:
@@ -83,6 +89,23 @@ class TensorInfo:
             return None
         assert self.shape is not None
         return tuple(int(d) for d in self.shape if d is not None)
+
+
+def check_tensor_size(info: TensorInfo) -> TensorInfo:
+    """``info`` when its declared size is possible; ProfilerError naming the tensor otherwise."""
+    if info.shape is None:
+        return info
+    sizes = [d for d in info.shape if isinstance(d, int)]
+    if any(d < 0 for d in sizes):
+        return info  # a negative dim means "unknown" in declarations; constants check it
+    count = math.prod(sizes)
+    if count > MAX_TENSOR_ELEMENTS:
+        digits = str(count)  # may exceed a float's range: format the integer itself
+        raise ProfilerError(
+            f"tensor {info.name!r} would hold about 10^{len(digits) - 1} elements, more than "
+            "any runtime can address (2^63 - 1); refused"
+        )
+    return info
 
 
 @dataclass

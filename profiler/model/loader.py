@@ -20,6 +20,10 @@ def check_model_path(path: str) -> str:
         raise ModelLoadError(path, "no such file")
     if os.path.isdir(path):
         raise ModelLoadError(path, "is a directory; give the model file inside it")
+    if not os.path.isfile(path):  # a pipe or device would block or never end
+        raise ModelLoadError(
+            path, "is not a regular file (a pipe, device or socket); give the model file itself"
+        )
     if not os.access(path, os.R_OK):
         raise ModelLoadError(path, "cannot be read (permission denied)")
     extension = os.path.splitext(path)[1].lower()

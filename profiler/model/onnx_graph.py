@@ -11,7 +11,7 @@ import onnx
 from onnx import AttributeProto, TensorProto, numpy_helper
 
 from profiler.errors import ProfilerError
-from profiler.model.graph import Dim, Graph, Node, TensorInfo, unique_name
+from profiler.model.graph import Dim, Graph, Node, TensorInfo, check_tensor_size, unique_name
 
 SMALL_CONSTANT_ELEMENTS = 64
 """Constants up to this many elements keep their values (shape vectors, axes, trip counts)."""
@@ -54,11 +54,11 @@ def tensor_shape(value_info: onnx.ValueInfoProto) -> tuple[Dim, ...] | None:
 
 
 def _value_info(value_info: onnx.ValueInfoProto) -> TensorInfo:
-    return TensorInfo(
+    return check_tensor_size(TensorInfo(
         value_info.name,
         onnx_dtype_name(value_info.type.tensor_type.elem_type),
         tensor_shape(value_info),
-    )
+    ))
 
 
 def element_count(tensor: TensorProto) -> int:
@@ -82,7 +82,12 @@ def small_constant_values(tensor: TensorProto) -> list[Any] | None:
 
 
 def _tensor_info(name: str, tensor: TensorProto) -> TensorInfo:
-    return TensorInfo(name, onnx_dtype_name(tensor.data_type), tuple(int(d) for d in tensor.dims))
+    dims = tuple(int(d) for d in tensor.dims)
+    if any(d < 0 for d in dims):
+        raise ProfilerError(
+            f"tensor {name!r} has a negative dimension ({'x'.join(map(str, dims))}); refused"
+        )
+    return check_tensor_size(TensorInfo(name, onnx_dtype_name(tensor.data_type), dims))
 
 
 def _attribute_value(attr: AttributeProto) -> Any:
@@ -186,6 +191,8 @@ def build_graph(
 
     ``computed_values`` are small values (shape vectors) evaluated from the fixed input shapes.
     """
+    _check_unique("graph input", [vi.name for vi in proto.input])
+    _check_unique("initializer", [t.name for t in proto.initializer])
     graph = Graph()
     graph.constant_values.update(computed_values or {})
     for initializer in proto.initializer:
@@ -207,6 +214,15 @@ def build_graph(
         graph.nodes.append(node)
     _check_outputs(proto, scope)
     return graph
+
+
+def _check_unique(kind: str, names: list[str]) -> None:
+    """Two inputs (or initializers) of one name: which one a node reads is undefined."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ProfilerError(f"{kind} {name!r} is listed twice (duplicate tensor name)")
+        seen.add(name)
 
 
 def _check_outputs(proto: onnx.GraphProto, defined: set[str]) -> None:
@@ -243,8 +259,13 @@ def _constant_of_shape(graph: Graph, node: Node) -> TensorInfo | None:
     if shape_input not in graph.constants and shape_input not in graph.folded:
         return None  # a shape computed from the inputs at run time: an activation, not a weight
     if shape_input in graph.constant_values:
-        dims = tuple(int(v) for v in graph.constant_values[shape_input])
-        return TensorInfo(node.outputs[0], dtype, dims)
+        try:
+            dims = tuple(int(v) for v in graph.constant_values[shape_input])
+        except (TypeError, ValueError, OverflowError):  # a non-integer shape: not a weight
+            return None
+        if any(d < 0 for d in dims):
+            return None
+        return check_tensor_size(TensorInfo(node.outputs[0], dtype, dims))
     inferred = graph.tensors.get(node.outputs[0])
     if inferred is not None and inferred.is_static:
         return TensorInfo(node.outputs[0], dtype, inferred.shape)

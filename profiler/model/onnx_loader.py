@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import onnx
-from google.protobuf.message import DecodeError
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError, Message
 from onnx import TensorProto
 
 from profiler.errors import ModelLoadError, ProfilerError
@@ -33,11 +34,14 @@ def load_onnx(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> Mode
     model = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
     external_files = _validate_external_data(model, model_dir, path)
+    stripped_warning = _check_inline_data(model, path)
     _load_small_external_tensors(model, model_dir, path)
     initializer_names = {t.name for t in model.graph.initializer}
     specs = resolve_input_shapes(_declared_inputs(model, initializer_names), shape_overrides)
     _fix_input_shapes(model, specs)
     warnings = [w for w in (defaulted_dims_warning(s) for s in specs) if w]
+    if stripped_warning:
+        warnings.append(stripped_warning)
     model, computed_values, inference_warning = _infer_shapes(model)
     if inference_warning:
         warnings.append(inference_warning)
@@ -77,7 +81,28 @@ def _parse(path: str) -> onnx.ModelProto:
     if not model.opset_import and model.ir_version >= 3:
         raise ModelLoadError(path, "not a valid ONNX model (no opset_import: truncated?)")
     _check_opsets(model, path)
+    field = _non_utf8_field(model)
+    if field is not None:
+        raise ModelLoadError(
+            path, f"not a valid ONNX model (a {field!r} text is not valid UTF-8: corrupted?)"
+        )
     return model
+
+
+def _non_utf8_field(message: Message) -> str | None:
+    """The name of the first text field that is not UTF-8 (protobuf hands those over as
+    bytes, which no name may be); numbers and weight bytes are not visited."""
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_STRING:
+            texts = value if field.is_repeated else [value]
+            if any(isinstance(text, bytes) for text in texts):
+                return str(field.name)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in value if field.is_repeated else [value]:
+                found = _non_utf8_field(item)
+                if found is not None:
+                    return found
+    return None
 
 
 def _check_opsets(model: onnx.ModelProto, path: str) -> None:
@@ -152,9 +177,44 @@ def _validate_external_data(model: onnx.ModelProto, model_dir: str, path: str) -
     return {target for target, _ in resolved.values()}
 
 
+_TYPED_DATA_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data",
+                      "uint64_data")
+
+
+def _check_inline_data(model: onnx.ModelProto, path: str) -> str | None:
+    """Inline tensors hold the bytes their shape needs. Raw bytes cut short are refused; a
+    tensor with no data at all (weights stripped to share a model's structure) is analysed
+    as declared, with a warning. Only lengths are compared: nothing is allocated."""
+    stripped: list[str] = []
+    for tensor in _all_tensors(model.graph):
+        if tensor.data_location == TensorProto.EXTERNAL or element_count(tensor) <= 0:
+            continue
+        if tensor.HasField("raw_data"):
+            _check_raw_length(tensor, path)
+        elif not any(len(getattr(tensor, name)) for name in _TYPED_DATA_FIELDS):
+            stripped.append(tensor.name)
+    if not stripped:
+        return None
+    return (f"{len(stripped)} tensor(s) declare a shape but hold no data (weights stripped?), "
+            f"e.g. {stripped[0]!r}: sizes are analysed as declared; the model cannot run as is")
+
+
+def _check_raw_length(tensor: TensorProto, path: str) -> None:
+    expected = _tensor_nbytes(tensor)
+    if expected is not None and len(tensor.raw_data) < expected:
+        raise ModelLoadError(
+            path, f"tensor {tensor.name!r} holds {len(tensor.raw_data)} of the {expected} bytes "
+            "its shape needs (file truncated or hand-edited?)"
+        )
+
+
 def _safe_external_path(path: str, real_dir: str, tensor: str, location: str) -> str:
     if not location:
         raise ModelLoadError(path, f"tensor {tensor!r} is external but names no location")
+    if "\0" in location:
+        raise ModelLoadError(
+            path, f"external data location of tensor {tensor!r} contains a NUL character; refused"
+        )
     if os.path.isabs(location) or location.startswith(("/", "\\")):
         raise ModelLoadError(
             path, f"external data {location!r} of tensor {tensor!r} is an absolute path; refused "
@@ -240,8 +300,8 @@ def _fix_input_shapes(model: onnx.ModelProto, specs: list[InputSpec]) -> None:
 def _infer_shapes(
     model: onnx.ModelProto,
 ) -> tuple[onnx.ModelProto, dict[str, list[Any]], str | None]:
-    """Shape inference with data propagation, plus shape vectors computed from the fixed input
-    shapes (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown)."""
+    """Shape inference plus shape vectors computed from the fixed input shapes
+    (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown)."""
     try:
         inferred, values = infer_shapes_with_values(model)
         return inferred, values, None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from profiler.model.graph import Dim, Graph, Node, TensorInfo, unique_name
+from profiler.model.graph import Dim, Graph, Node, TensorInfo, check_tensor_size, unique_name
 
 SMALL_CONSTANT_ELEMENTS = 64
 DOMAIN = "openvino"
@@ -108,8 +108,8 @@ class _Names:
 
 
 def _tensor_info(name: str, output: Any) -> TensorInfo:
-    return TensorInfo(name, dtype_name(output.get_element_type()),
-                      partial_shape(output.get_partial_shape()))
+    return check_tensor_size(TensorInfo(name, dtype_name(output.get_element_type()),
+                                        partial_shape(output.get_partial_shape())))
 
 
 def _port_name(output: Any, node_name: str) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from profiler.errors import ModelLoadError, ShapeError
+from profiler.errors import ModelLoadError, ProfilerError, ShapeError
 from profiler.model.graph import InputSpec, ModelGraph
 from profiler.model.openvino_files import (
     MAX_METADATA_CHARS,
@@ -47,7 +47,10 @@ def load_openvino(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> 
     if bodies:
         warnings.append(f"{bodies} op(s) with bodies (Loop, TensorIterator, If): the ops inside "
                         "their bodies are not counted")
-    graph = build_graph(model, rename_generated=is_tflite)
+    try:
+        graph = build_graph(model, rename_generated=is_tflite)
+    except ProfilerError as error:  # a tensor no runtime could hold
+        raise ModelLoadError(path, str(error)) from None
     files = [os.path.abspath(path)]
     if ir is not None and ir.bin_path is not None:
         files.append(os.path.abspath(ir.bin_path))

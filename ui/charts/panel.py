@@ -13,11 +13,12 @@ from ui import chart_data
 from ui.charts.base import BarChart
 from ui.charts.latency import DeviceChart, LatencyChart
 from ui.charts.roofline import RooflineChart
+from ui.charts.tradeoff import TradeoffChart
 from ui.report_data import ReportData, RunLayers
 from ui.theme import LIGHT, Theme
 
-TOP_LAYERS, BY_OP, LATENCY, DEVICES, ROOFLINE = (
-    "Top layers", "By op type", "Latency", "Devices", "Roofline")
+TOP_LAYERS, BY_OP, LATENCY, DEVICES, ROOFLINE, TRADEOFF = (
+    "Top layers", "By op type", "Latency", "Devices", "Roofline", "Trade-off")
 
 
 def _ms_axis(value: float) -> str:
@@ -42,6 +43,7 @@ class ChartPanel(QWidget):
         self.latency = LatencyChart()
         self.devices = DeviceChart()
         self.roofline = RooflineChart()
+        self.tradeoff = TradeoffChart()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for title, widget in self._charts():
@@ -51,7 +53,7 @@ class ChartPanel(QWidget):
 
     def _charts(self) -> list[tuple[str, QWidget]]:
         return [(TOP_LAYERS, self.top_layers), (BY_OP, self.by_op), (LATENCY, self.latency),
-                (DEVICES, self.devices), (ROOFLINE, self.roofline)]
+                (DEVICES, self.devices), (ROOFLINE, self.roofline), (TRADEOFF, self.tradeoff)]
 
     def _layout(self) -> None:
         controls = QHBoxLayout()
@@ -87,6 +89,7 @@ class ChartPanel(QWidget):
         self._fill_pickers(data)
         self._set_tab_visibility(data)
         self.devices.set_runs(chart_data.device_bars(data.runs), chart_data.failed_runs(data.runs))
+        self.tradeoff.set_report(data.report)
         self._redraw_run_charts()
 
     def _fill_pickers(self, data: ReportData) -> None:
@@ -118,7 +121,7 @@ class ChartPanel(QWidget):
     def _set_tab_visibility(self, data: ReportData) -> None:
         has_samples = any(run.latency and run.latency.samples_ms for run in data.runs)
         visible = {LATENCY: has_samples, DEVICES: bool(data.runs),
-                   ROOFLINE: bool(data.profiled_runs)}
+                   ROOFLINE: bool(data.profiled_runs), TRADEOFF: bool(data.report.variants)}
         for index, (title, _) in enumerate(self._charts()):
             self.tabs.setTabVisible(index, visible.get(title, True))
 
@@ -219,4 +222,6 @@ class ChartPanel(QWidget):
     def chart_view(self, title: str) -> QWidget:
         """The pyqtgraph widget whose scene renders chart ``title``."""
         widget = dict(self._charts())[title]
+        if widget is self.tradeoff:
+            return self.tradeoff.plot
         return self.devices.plot if widget is self.devices else widget

@@ -36,15 +36,34 @@ def render(report: Report, extension: str) -> str:
 
 
 def write_report(report: Report, path: str) -> None:
-    """Render by the extension of ``path`` and write atomically (temp file + rename)."""
+    """Render by the extension of ``path`` and write atomically (temp file + rename): a failure
+    leaves no partial file and any previous file intact. Never writes over the model's files."""
+    _refuse_model_file(report, path)
     text = render(report, os.path.splitext(path)[1])
+    data = text.encode("utf-8", "replace")  # lone surrogates (from a JSON file) become '?'
     directory = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
         os.replace(temporary, path)
     except OSError as error:
+        raise UsageError(f"{path}: cannot write the report ({error.strerror or error})") from None
+    finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        raise UsageError(f"{path}: cannot write the report ({error.strerror or error})") from None
+
+
+def _refuse_model_file(report: Report, path: str) -> None:
+    """``-o`` naming the model (or a link to it) would replace the input: refused."""
+    for model_file in report.model.files if report.model else []:
+        if _same_file(model_file, path):
+            raise UsageError(f"-o {path}: that is the model file {model_file}; choose another "
+                             "output file")
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):  # either does not exist (yet): not the same file
+        return False

@@ -1,0 +1,190 @@
+"""The history dock (View › History): saved runs read off the GUI thread from the history
+store, a filter, Compare for two selected runs (the same figures as `edgeprof-cli history
+compare`), and Open to show a run's report in a tab."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.jobs import BackgroundJob, Sink
+
+if TYPE_CHECKING:
+    from profiler.history.store import HistoryEntry
+    from ui.main_window import MainWindow
+
+HEADERS = ["id", "date", "model", "device", "variant", "precision", "p50 ms", "error"]
+LIST_LIMIT = 500
+
+
+def entry_cells(entry: HistoryEntry) -> list[str]:
+    p50 = f"{entry.p50_ms:.3f}" if entry.p50_ms is not None else "-"
+    return [str(entry.id), entry.created.replace("T", " ")[:19], entry.model_name,
+            entry.device, entry.variant, entry.precision or "-", p50, entry.error]
+
+
+def list_entries(_progress: Sink, _cancel: threading.Event, _partial: Sink) -> list[Any]:
+    from profiler.history.store import HistoryStore
+
+    return HistoryStore().list_runs(limit=LIST_LIMIT)
+
+
+def comparison_text(a_id: int, b_id: int) -> str:
+    """Run B against run A: the CLI's text (per-device delta, then per-layer deltas)."""
+    from profiler.history.store import HistoryStore
+    from profiler.report.compare import comparison_text as text
+
+    return text(HistoryStore().compare_runs(a_id, b_id))
+
+
+class HistoryView(QWidget):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window_ = window
+        self.entries: list[HistoryEntry] = []
+        self.loader = BackgroundJob(self)
+        self.worker = BackgroundJob(self)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter runs (model, device, variant…)")
+        self.filter.setClearButtonEnabled(True)
+        self.refresh_button = QPushButton("Refresh")
+        self.compare_button = QPushButton("Compare")
+        self.open_button = QPushButton("Open report")
+        self.status = QLabel()
+        self.status.setObjectName("muted")
+        self.table = QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
+        self.comparison = QPlainTextEdit()
+        self.comparison.setReadOnly(True)
+        self.comparison.setPlaceholderText("Select two runs and press Compare (B − A: the "
+                                           "lower row is A).")
+        self._layout()
+        self._connect()
+        self._update_buttons()
+        self.refresh()
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter, 1)
+        for button in (self.refresh_button, self.compare_button, self.open_button):
+            bar.addWidget(button)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.comparison)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+
+    def _connect(self) -> None:
+        self.refresh_button.clicked.connect(self.refresh)
+        self.compare_button.clicked.connect(self.compare)
+        self.open_button.clicked.connect(self.open_selected)
+        self.filter.textChanged.connect(self._apply_filter)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.loader.finished.connect(self._listed)
+        self.loader.failed.connect(lambda message: self.status.setText(message))
+        self.worker.finished.connect(self._worked)
+        self.worker.failed.connect(lambda message: self.status.setText(message))
+        self.worker.running_changed.connect(lambda _running: self._update_buttons())
+        self.window_.profile_panel.run_finished.connect(lambda _report: self.refresh())
+
+    # Listing
+    def refresh(self) -> None:
+        if not self.loader.is_running():
+            self.status.setText("Loading the history…")
+            self.loader.start(list_entries)
+
+    def _listed(self, entries: list[HistoryEntry]) -> None:
+        self.entries = entries
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            for column, text in enumerate(entry_cells(entry)):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, entry.id)
+                if column == 7 and text:
+                    item.setToolTip(text)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        self._apply_filter(self.filter.text())
+        self.status.setText(f"{len(entries):,} saved run(s)")
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for row, entry in enumerate(self.entries):
+            haystack = " ".join(entry_cells(entry)).lower()
+            self.table.setRowHidden(row, bool(needle) and needle not in haystack)
+
+    def visible_ids(self) -> list[int]:
+        return [entry.id for row, entry in enumerate(self.entries)
+                if not self.table.isRowHidden(row)]
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.entries[row].id for row in rows]
+
+    def select_ids(self, ids: list[int]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row, entry in enumerate(self.entries):
+            if entry.id in ids:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    def _update_buttons(self) -> None:
+        count, busy = len(self.selected_ids()), self.worker.is_running()
+        self.compare_button.setEnabled(count == 2 and not busy)
+        self.open_button.setEnabled(count == 1 and not busy)
+
+    # Compare and open (store reads off the GUI thread)
+    def compare(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) != 2 or self.worker.is_running():
+            return
+        b_id, a_id = ids  # newest first: the lower (older) row is A
+        self.status.setText(f"Comparing run {b_id} with run {a_id}…")
+        self.worker.start(lambda _p, _c, _r: ("compare", comparison_text(a_id, b_id)))
+
+    def open_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) != 1 or self.worker.is_running():
+            return
+        from profiler.history.store import HistoryStore
+
+        run_id = ids[0]
+        self.worker.start(lambda _p, _c, _r: ("open", HistoryStore().get_run(run_id).report))
+
+    def _worked(self, result: tuple[str, Any]) -> None:
+        kind, value = result
+        if kind == "compare":
+            self.comparison.setPlainText(value)
+            self.status.setText("Compared (B − A)")
+        else:
+            self.window_.show_report(value)
+            self.status.setText("Opened the run's report in a tab")
+
+    def shutdown(self) -> None:
+        self.loader.shutdown()
+        self.worker.shutdown()
