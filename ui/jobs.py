@@ -55,22 +55,22 @@ class BackgroundJob(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread: _Thread | None = None
+        self._worker_thread: _Thread | None = None
         self.token = threading.Event()
         self._progress.connect(self.progress)
         self._partial.connect(self.partial)
         self._done.connect(self._deliver)
 
     def is_running(self) -> bool:
-        return self.thread is not None
+        return self._worker_thread is not None
 
     def start(self, work: Work) -> None:
-        if self.thread is not None:
+        if self._worker_thread is not None:
             raise RuntimeError("a job is already running")
         self.token = threading.Event()
         token = self.token
-        self.thread = _Thread(lambda: self._run(work, token), self)
-        self.thread.start()
+        self._worker_thread = _Thread(lambda: self._run(work, token), self)
+        self._worker_thread.start()
         self.running_changed.emit(True)
 
     def _run(self, work: Work, token: threading.Event) -> None:
@@ -84,9 +84,9 @@ class BackgroundJob(QObject):
 
     @Slot(object, str)
     def _deliver(self, result: object, message: str) -> None:
-        if self.thread is not None:
-            self.thread.wait()
-        self.thread = None
+        if self._worker_thread is not None:
+            self._worker_thread.wait()
+        self._worker_thread = None
         self.running_changed.emit(False)
         if message:
             self.failed.emit(message)
@@ -99,5 +99,5 @@ class BackgroundJob(QObject):
     def shutdown(self) -> None:
         """Cancel and wait (the window is closing): no thread outlives its QObject."""
         self.token.set()
-        if self.thread is not None:
-            self.thread.wait()
+        if self._worker_thread is not None:
+            self._worker_thread.wait()
