@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, TypeVar, cast
 
 from profiler.bench.memory import StagePeaks, model_file_bytes
 from profiler.bench.protocol import BackendLike, DeviceRun, Job, error_text
@@ -22,6 +22,8 @@ from profiler.bench.types import MemoryStats, Run, RunError
 from profiler.report.serialize import from_dict, to_dict
 
 BackendFactory = Callable[[str], BackendLike]
+Emit = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 
 
 class EventWriter:
@@ -136,18 +138,26 @@ def prefer_oom_kill() -> None:
         return
 
 
-def main() -> int:
+def serve_one_job(job_type: type[T], measure: Callable[[T, Emit], Any]) -> int:
+    """The life of a worker process: guard rails, read one job from stdin, emit the result.
+
+    Every worker (profiling, drift) goes through here, so each dies with its parent, is the
+    first one the kernel's OOM killer picks, and keeps stdout for its event stream.
+    """
     die_with_parent()
     prefer_oom_kill()
     emit = EventWriter(claim_stdout())
     try:
-        job = from_dict(Job, json.loads(sys.stdin.read()), where="job")
+        job = from_dict(job_type, json.loads(sys.stdin.read()), where="job")
     except Exception as error:
         emit({"event": "error", "message": f"bad job: {error_text(error)}"})
         return 2
-    run = measure_job(job, emit)
-    emit({"event": "result", "run": to_dict(run)})
+    emit({"event": "result", "run": to_dict(measure(job, emit))})
     return 0
+
+
+def main() -> int:
+    return serve_one_job(Job, measure_job)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Kinds:
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import numpy as np
 from profiler.bench.protocol import BackendLike, Job, error_text, run_settings
 from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, run_job
 from profiler.bench.types import Run, RunError
-from profiler.bench.worker import EventWriter, apply_affinity, backend_factory, claim_stdout
+from profiler.bench.worker import apply_affinity, backend_factory, serve_one_job
 from profiler.quant.data import IMAGENET_MEAN, IMAGENET_STD, ImageOptions, open_data
 from profiler.quant.drift import DriftAccumulator, match_outputs
 from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMPLES
@@ -188,14 +187,7 @@ def layer_drift_of(run: Run) -> LayerDriftResult | None:
 
 
 def main() -> int:
-    emit = EventWriter(claim_stdout())
-    try:
-        job = from_dict(DriftJob, json.loads(sys.stdin.read()), where="job")
-    except Exception as error:
-        emit({"event": "error", "message": f"bad job: {error_text(error)}"})
-        return 2
-    emit({"event": "result", "run": to_dict(measure(job, emit))})
-    return 0
+    return serve_one_job(DriftJob, measure)
 
 
 if __name__ == "__main__":
