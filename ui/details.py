@@ -110,5 +110,8 @@ def layer_details_html(data: ReportData, layer_index: int, muted: str) -> str:
     parts.append("<h4>Inputs</h4>" + (_table(_input_rows(data, layer), ["tensor", "shape",
                                                                         "from"]) or "-"))
     parts.append("<h4>Outputs</h4>" + _table(_output_rows(layer), ["tensor", "shape", "dtype"]))
+    if layer.attributes:
+        rows = [[_e(name), _e(value)] for name, value in layer.attributes.items()]
+        parts.append("<h4>Attributes</h4>" + _table(rows))
     parts += [_run_section(run, layer.name) for run in data.profiled_runs]
     return "".join(parts)

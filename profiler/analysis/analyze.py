@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from profiler.analysis import ops  # noqa: F401  (registers every cost function)
 from profiler.analysis.memory import peak_activation_bytes
@@ -141,8 +142,32 @@ def _describe(node: Node, context: CostContext) -> LayerCost:
         output_shapes=[list(info.shape) if info.shape is not None else None for info in outputs],
         output_dtypes=[info.dtype for info in outputs],
         activation_bytes=activation,
+        attributes=report_attributes(node.attributes),
         memory_access_bytes=activation + sum(info.nbytes or 0 for info in inputs),
     )
+
+
+MAX_ATTRIBUTE_ITEMS = 16
+MAX_ATTRIBUTE_CHARS = 200
+
+
+def _report_value(value: Any) -> Any:
+    """A JSON-safe, bounded copy of one attribute value, or None to leave it out."""
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_ATTRIBUTE_CHARS]
+    if isinstance(value, list | tuple) and all(
+        isinstance(item, bool | int | float | str) for item in value
+    ):
+        return [_report_value(item) for item in value[:MAX_ATTRIBUTE_ITEMS]]
+    return None
+
+
+def report_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The attributes a report keeps: scalars, strings and short lists (no tensors/graphs)."""
+    kept = {name: _report_value(value) for name, value in attributes.items()}
+    return {name: value for name, value in sorted(kept.items()) if value is not None}
 
 
 def _apply_cost(layer: LayerCost, cost: OpCost, computes: bool) -> None:

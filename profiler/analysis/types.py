@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from profiler.model.graph import Dim
 
@@ -48,6 +49,9 @@ class LayerCost:
     activation_bytes: int = 0
     memory_access_bytes: int = 0
     """Bytes read (inputs, weights) plus bytes written (outputs): the roofline denominator."""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """The node's scalar, string and short-list attributes (kernel_shape, strides, axis...);
+    tensors and subgraphs are left out, long values are cut."""
     subgraph: str = ""
     """For nodes inside If/Loop/Scan bodies: 'parent_node/attribute'."""
     multiplier: float = 1.0

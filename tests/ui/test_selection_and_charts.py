@@ -72,6 +72,12 @@ def test_details_show_input_producers_and_fused_nodes(view: ReportView) -> None:
     assert "rt_conv_1" in html  # fused into conv_1's runtime layer
 
 
+def test_details_show_the_node_attributes(view: ReportView) -> None:
+    view.select_layer(layer_index(view, "conv_4"))
+    html = view.details.toHtml()
+    assert "Attributes" in html and "kernel_shape" in html and "[1, 1]" in html
+
+
 def test_clicking_a_bar_selects_the_layer_in_the_table(qtbot, view: ReportView) -> None:
     chart = view.charts.top_layers
     view.charts.tabs.setCurrentWidget(chart)
