@@ -1,9 +1,10 @@
 """Quantize and measure: build every variant, measure it beside the FP32 model, explain it.
 
 For each device the FP32 model (the reference) is measured first with the ``profile``
-protocol. Then, per variant: build (a failure is recorded in ``Variant.error``; the others go
-on), and on every device the pair makes sense on, measure it with the same protocol (isolated
-worker, same inputs, per-layer pass on), compare its outputs with the FP32 model's on the
+protocol. Then, per variant: build, in a child process (profiler.quant.build_worker; a
+failure, crash or hang is recorded in ``Variant.error``; the others go on), and on every
+device the pair makes sense on, measure it with the same protocol (isolated worker, same
+inputs, per-layer pass on), compare its outputs with the FP32 model's on the
 same device in a drift worker, and derive the diagnostics from its layer profile. ONNX
 variants also get a per-layer drift. Last, the Pareto front per device.
 
@@ -15,15 +16,20 @@ reference runs on every device that can read the model.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from profiler.bench.profile import ProfileOptions, build_jobs, concrete_shapes, run_failed
 from profiler.bench.supervisor import CancelToken, ProgressSink, run_job
 from profiler.bench.types import Run
-from profiler.errors import UsageError
+from profiler.errors import ProfilerError, UsageError
+from profiler.quant.build_worker import (
+    BUILD_DEVICE,
+    BuildJob,
+    built_of,
+    result_of,
+    run_build_job,
+)
 from profiler.quant.cache import VariantCache
 from profiler.quant.data import DataSource, ImageOptions, open_data
 from profiler.quant.diagnostics import diagnose
@@ -32,7 +38,7 @@ from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMP
 from profiler.quant.pareto import assign_fronts
 from profiler.quant.sizes import IR_FAMILY, ONNX_FAMILY, SizeReferences, model_family
 from profiler.quant.types import REFERENCE_ID, DataInfo, Variant
-from profiler.quant.variants import VARIANTS, VariantOptions, build_variant
+from profiler.quant.variants import VARIANTS, BuiltVariant, VariantOptions
 from profiler.report.model import Report
 
 DEFAULT_EVAL_SAMPLES = 32
@@ -65,6 +71,8 @@ class QuantizeOptions:
     cache: VariantCache | None = None
     worker_argv: Sequence[str] | None = None
     drift_worker_argv: Sequence[str] | None = None
+    build_worker_argv: Sequence[str] | None = None
+    """The child that builds variants and size references (None: profiler.quant.build_worker)."""
     backend_factory: str = ""
     """'module:callable' for the workers' backends ('' = the real runtimes)."""
 
@@ -116,7 +124,7 @@ class QuantizeSession:
         self.variant_ids = options.variants or default_variants(model_path, self.devices)
         check_variants(self.variant_ids)
         self.cache = options.cache if options.cache is not None else VariantCache()
-        self.sizes = SizeReferences(self.report, self._ov_fp32_bytes)
+        self.sizes = SizeReferences(self.report, self._ov_fp32_bytes, self._onnx_fp32_bytes)
         self.reference_runs: dict[str, Run] = {}
         self.data_warnings: list[str] = []
         self.calibration, self.calibration_error = self._open_calibration()
@@ -255,11 +263,9 @@ class QuantizeSession:
         if spec.needs_data and self.calibration is None:
             variant.error = self.calibration_error or "no calibration data"
             return
-        try:
-            with contextlib.redirect_stdout(sys.stderr):  # library progress bars: not stdout
-                built = build_variant(self.model_path, variant.id, self.options.build,
-                                      self.calibration if spec.needs_data else None, self.cache)
-        except Exception as error:  # VariantBuildError, or a library failure: go on
+        try:  # in a child: a crashing or hanging library costs only this variant
+            built = self._build_isolated(variant.id)
+        except ProfilerError as error:  # the build's error, a crash, a hang or cancel: go on
             variant.error = str(error)
             return
         variant.path, variant.file_bytes = built.path, built.file_bytes
@@ -280,9 +286,29 @@ class QuantizeSession:
         variant.size_reference_bytes = reference.file_bytes
         variant.size_reference = reference.description
 
+    def _build_job(self, variant_id: str, kind: str = "variant") -> BuildJob:
+        image, specs = self.options.image, self._specs()
+        return BuildJob(
+            model_path=self.model_path, device=BUILD_DEVICE, variant=variant_id, kind=kind,
+            shapes={name: shape for name, _, shape in specs},
+            input_dtypes={name: dtype for name, dtype, _ in specs}, build=self.options.build,
+            data_source=self.options.calibration, data_seed=self.options.seed,
+            mean=list(image.mean), std=list(image.std), layout=image.layout,
+            cache_root=str(self.cache.root), max_cache_bytes=self.cache.max_cache_bytes)
+
+    def _run_build(self, job: BuildJob) -> Run:
+        return run_build_job(job, self._sink(job.variant), self.cancel,
+                             self.options.profile.limits, self.options.build_worker_argv)
+
+    def _build_isolated(self, variant_id: str) -> BuiltVariant:
+        return built_of(self._run_build(self._build_job(variant_id)))
+
     def _ov_fp32_bytes(self) -> int:
-        built = build_variant(self.model_path, "ov-fp32", self.options.build, None, self.cache)
-        return built.file_bytes
+        return self._build_isolated("ov-fp32").file_bytes
+
+    def _onnx_fp32_bytes(self, model_path: str) -> int:
+        job = replace(self._build_job(REFERENCE_ID, "size_reference"), model_path=model_path)
+        return int(result_of(self._run_build(job), "file_bytes"))
 
     def _on_device(self, variant: Variant, device: str) -> None:
         self._emit(_label(variant.id, device), "measuring the variant")

@@ -59,15 +59,17 @@ def stored_onnx_bytes(model_path: str) -> int:
 
 
 class SizeReferences:
-    """The reference per family, worked out once (``ir_builder`` builds the ov-fp32 IR)."""
+    """The reference per family, worked out once (``ir_builder`` builds the ov-fp32 IR,
+    ``onnx_builder`` the stored FP32 ONNX model; by default in this process)."""
 
-    def __init__(self, report: Report, ir_builder: Callable[[], int]) -> None:
+    def __init__(self, report: Report, ir_builder: Callable[[], int],
+                 onnx_builder: Callable[[str], int] = stored_onnx_bytes) -> None:
         assert report.model is not None
         self.model_path = report.model.path
         self.file_bytes = report.model.file_bytes
         self.stored = weights_stored(report)
         self.weight_bytes = report.analysis.totals.weight_bytes if report.analysis else 0
-        self.ir_builder = ir_builder
+        self.ir_builder, self.onnx_builder = ir_builder, onnx_builder
         self._cache: dict[str, SizeReference] = {}
         self.notes: list[str] = []
 
@@ -81,7 +83,7 @@ class SizeReferences:
             return SizeReference(self.file_bytes, "the FP32 model file")
         try:
             if family == ONNX_FAMILY and model_family(self.model_path) == ONNX_FAMILY:
-                return SizeReference(stored_onnx_bytes(self.model_path),
+                return SizeReference(self.onnx_builder(self.model_path),
                                      "the FP32 model with its weights stored (ONNX Runtime "
                                      "basic optimisation: constants folded); the model file "
                                      "generates its weights at load time")
