@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from ui.about import AboutDialog
 
-        self.about_dialog = AboutDialog(self)
+        self.about_dialog = AboutDialog(self, self.profile_panel.devices)
         self.about_dialog.open()
 
     def _restore_layout(self) -> None:

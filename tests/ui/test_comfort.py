@@ -85,6 +85,20 @@ def test_about_box_names_versions_and_cpu(qtbot) -> None:
     dialog = AboutDialog()
     qtbot.addWidget(dialog)
     assert "onnxruntime" in dialog.label.text()
+    assert "still being discovered" in dialog.label.text()
+
+
+def test_about_box_lists_the_discovered_devices(qtbot) -> None:
+    from profiler.runtime.devices import DeviceInfo
+
+    gpu = DeviceInfo(id="ov:GPU.0", backend="openvino", device="GPU.0",
+                     name="Intel(R) Arc(TM) A770 <GPU>", type="discrete",
+                     runtime_version="2026.4.1")
+    rows = dict(about_rows([gpu]))
+    assert rows["ov:GPU.0"] == "Intel(R) Arc(TM) A770 <GPU> (2026.4.1)"
+    dialog = AboutDialog(devices=[gpu])
+    qtbot.addWidget(dialog)
+    assert "Arc(TM) A770 &lt;GPU&gt;" in dialog.label.text()
 
 
 def test_panels_dock_and_appear_in_the_view_menu(make_window) -> None:
