@@ -14,7 +14,6 @@ import pytest
 from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
 from profiler.api import analyze_model
 from profiler.bench.types import (
-    LatencyStats,
     LayerProfile,
     MemoryStats,
     Run,
@@ -27,26 +26,11 @@ from profiler.report.exporters.markdown_export import md_escape
 from profiler.report.model import ModelInfo, Report, TensorSpec
 from profiler.report.views import layer_times, node_times_ms, run_summary
 from tests.conftest import ZOO_DIR
+from tests.helpers import latency
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 IMG_OP = "<img src=x onerror=alert(1)>"
 LINK_NAME = "[x](javascript:alert(1))"
-
-
-def latency(samples: list[float]) -> LatencyStats:
-    """Statistics by nearest rank, computed here so the test controls every number."""
-    ordered = sorted(samples)
-    count = len(ordered)
-    mean = sum(ordered) / count
-    std = (sum((s - mean) ** 2 for s in ordered) / count) ** 0.5
-
-    def rank(q: float) -> float:
-        return ordered[min(int(q * count), count - 1)]
-
-    return LatencyStats(samples_ms=samples, count=count, min=ordered[0], mean=mean, std=std,
-                        cv=std / mean, p50=rank(0.5), p90=rank(0.9), p95=rank(0.95),
-                        p99=rank(0.99), p99_9=rank(0.999), max=ordered[-1],
-                        stop_reason="stable", total_seconds=sum(samples) / 1000)
 
 
 def fused_profile(analysis: StaticAnalysis, ms_per_gflop: float) -> LayerProfile:

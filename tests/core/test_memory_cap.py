@@ -32,8 +32,10 @@ from profiler.errors import UsageError
 from tests.conftest import REPO_ROOT
 from tests.core import model_builders as mb
 from tests.core.test_protocol import FakeBackend, fake_backend
+from tests.helpers import process_gone
 
 MiB = 1024**2
+
 CAP_BYTES = 300 * MiB
 CHUNK_BYTES = 16 * MiB
 MAX_CHUNKS = 128
@@ -157,7 +159,7 @@ def test_ctrl_c_during_a_profile_leaves_no_worker(tmp_path: Path) -> None:
             cli.kill()
             cli.wait()
     assert "edgeprof-cli: interrupted" in log.read_text()
-    assert _gone(worker)
+    assert process_gone(worker)
 
 
 def _wait_for_worker(cli: subprocess.Popen[bytes], log: Path) -> int:
@@ -171,18 +173,6 @@ def _wait_for_worker(cli: subprocess.Popen[bytes], log: Path) -> int:
                if "profiler.bench.worker" in " ".join(p.cmdline())]
     assert len(workers) == 1
     return workers[0]
-
-
-def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_worker_offers_itself_to_the_oom_killer(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from profiler.bench.profile import profile_jobs
 from profiler.bench.protocol import Job, StopRule
 from profiler.bench.supervisor import Limits, run_job
 from tests.conftest import REPO_ROOT
+from tests.helpers import process_gone
 
 FAKE_FACTORY = "tests.core.test_protocol:fake_backend"
 
@@ -142,26 +143,13 @@ def test_cancel_stops_the_child_and_what_it_started(tmp_path: Path) -> None:
     assert returned_after_s < 5.0  # generous: the protocol aims at well under a second
     assert run.error is not None and run.error.stage == "compile"
     assert run.error.message == "cancelled while compiling on fake:cpu"
-    assert _gone(int(seen["grandchild"]))
+    assert process_gone(int(seen["grandchild"]), 5.0)
 
 
 def test_cancel_before_start_runs_nothing(tmp_path: Path) -> None:
     cancel = threading.Event()
     cancel.set()
     assert profile_jobs([_job(tmp_path)], cancel=cancel) == []
-
-
-def _gone(pid: int) -> bool:
-    """The grandchild was killed (it may linger as a zombie of init until reaped)."""
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_worker_dies_when_its_parent_is_killed(tmp_path: Path) -> None:

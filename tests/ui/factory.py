@@ -7,7 +7,6 @@ import random
 
 from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
 from profiler.bench.types import (
-    LatencyStats,
     LayerProfile,
     MemoryStats,
     Run,
@@ -15,21 +14,7 @@ from profiler.bench.types import (
     RuntimeLayer,
 )
 from profiler.report.model import ModelInfo, Report, TensorSpec
-
-
-def latency(samples: list[float]) -> LatencyStats:
-    ordered = sorted(samples)
-    count = len(ordered)
-    mean = sum(ordered) / count
-    std = (sum((s - mean) ** 2 for s in ordered) / count) ** 0.5
-
-    def rank(q: float) -> float:
-        return ordered[min(int(q * count), count - 1)]
-
-    return LatencyStats(samples_ms=samples, count=count, min=ordered[0], mean=mean, std=std,
-                        cv=std / mean, p50=rank(0.5), p90=rank(0.9), p95=rank(0.95),
-                        p99=rank(0.99), p99_9=rank(0.999), max=ordered[-1],
-                        stop_reason="stable", total_seconds=sum(samples) / 1000)
+from tests.helpers import latency
 
 
 def fused_profile(analysis: StaticAnalysis, ms_per_gflop: float, seed: int) -> LayerProfile:
