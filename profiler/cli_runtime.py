@@ -42,12 +42,14 @@ def _run_devices(args: argparse.Namespace) -> int:
     from profiler.environment import cpu_info
     from profiler.report.compare import text_table
     from profiler.report.serialize import to_dict
-    from profiler.runtime.devices import list_devices
+    from profiler.runtime.devices import discover
 
-    devices, cpu = list_devices(), cpu_info()
+    (devices, notes), cpu = discover(), cpu_info()
     if args.json:
-        print(json.dumps({"devices": to_dict(devices), "cpu": cpu}, indent=1))
+        print(json.dumps({"devices": to_dict(devices), "cpu": cpu, "notes": notes}, indent=1))
         return EXIT_OK
+    for note in notes:  # a runtime that is missing or broken: say so, the rest still lists
+        print(f"note: {note}", file=sys.stderr)
     rows = [[d.id, d.name, d.type, ", ".join(d.capabilities)] for d in devices]
     print("\n".join(text_table(["id", "name", "type", "capabilities"], rows)))
     print(f"\nCPU: {cpu['name']} ({cpu['architecture']}), {cpu['physical_cores']} cores / "

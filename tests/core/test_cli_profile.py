@@ -220,3 +220,18 @@ def test_profile_end_to_end_on_both_runtimes(tmp_path: Path) -> None:
         assert run.memory.model_file_bytes == Path(model).stat().st_size
         assert run.config["threads"] == 1 and run.config["stop_rule"]["iterations"] == 20
         assert run.layer_profile is not None and run.layer_profile.layers
+
+
+def test_devices_says_which_runtime_is_missing(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A runtime that cannot load only removes its devices, and the listing says why."""
+    from profiler import cli
+
+    def broken() -> Any:
+        raise ImportError("libopenvino.so: cannot open shared object file")
+
+    monkeypatch.setattr("profiler.offline.import_openvino", broken)
+    assert cli.main(["devices"]) == 0
+    captured = capsys.readouterr()
+    assert "ort:cpu" in captured.out and "ov:CPU" not in captured.out
+    assert "note: OpenVINO devices unavailable: libopenvino.so" in captured.err
