@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
+from profiler.model.contrib_shapes import infer_with_contrib_ops
 from profiler.model.onnx_graph import SMALL_CONSTANT_ELEMENTS, element_count
 from profiler.model.shape_rules import Shape, output_shape
 
@@ -61,8 +62,13 @@ def infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, lis
     return _merge(model, inferred, kept, values), flat
 
 
-def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
+def _onnx_infer(model: onnx.ModelProto) -> onnx.ModelProto:
     return onnx.shape_inference.infer_shapes(model, data_prop=False)  # bounded: see above
+
+
+def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
+    """ONNX inference, then ONNX Runtime contrib ops (which ONNX does not know) and again."""
+    return infer_with_contrib_ops(_onnx_infer(model), _onnx_infer)
 
 
 def _static_shapes(graph: onnx.GraphProto) -> dict[str, Shape]:
