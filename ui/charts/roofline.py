@@ -100,16 +100,9 @@ class RooflineChart(ThemedPlot):
         self._place_ring()
 
     def nearest(self, point: QPointF) -> RooflinePoint | None:
-        """The point within HOVER_RADIUS_PX of ``point`` (log view coordinates), if any.
-        Vectorised: hovering stays smooth with tens of thousands of layers."""
-        if not self.points:
-            return None
-        pixel = self.plotItem.vb.viewPixelSize()
-        dx = (self.log_xy[:, 0] - point.x()) / pixel[0]
-        dy = (self.log_xy[:, 1] - point.y()) / pixel[1]
-        distances = np.hypot(dx, dy)
-        index = int(np.argmin(distances))
-        return self.points[index] if distances[index] <= HOVER_RADIUS_PX else None
+        """The point within HOVER_RADIUS_PX of ``point`` (log view coordinates), if any."""
+        index = self.nearest_index(self.log_xy, point, HOVER_RADIUS_PX) if self.points else None
+        return self.points[index] if index is not None else None
 
     def point_scene_pos(self, layer: int) -> QPointF:
         point = next(p for p in self.points if p.layer == layer)

@@ -136,13 +136,8 @@ class TradeoffPlot(ThemedPlot):
             self.autoRange(padding=0.15)
 
     def nearest(self, point: QPointF) -> TradeoffPoint | None:
-        if not self.points:
-            return None
-        pixel = self.plotItem.vb.viewPixelSize()
-        distances = np.hypot((self.xy[:, 0] - point.x()) / pixel[0],
-                             (self.xy[:, 1] - point.y()) / pixel[1])
-        index = int(np.argmin(distances))
-        return self.points[index] if distances[index] <= HOVER_RADIUS_PX else None
+        index = self.nearest_index(self.xy, point, HOVER_RADIUS_PX) if self.points else None
+        return self.points[index] if index is not None else None
 
     def point_scene_pos(self, index: int) -> QPointF:
         x, y = self.xy[index]
