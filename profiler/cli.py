@@ -59,7 +59,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from profiler.report.summary import summary_text
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS)
+        _check_output_extension(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
     report = analyze_model(args.model, parse_shape_overrides(args.shape))
     if args.output:
         write_report(report, args.output)
@@ -69,12 +69,21 @@ def _run_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_output_extension(path: str, allowed: Sequence[str]) -> None:
+def _check_output_extension(
+    path: str, allowed: Sequence[str], source: tuple[str, str] | None = None
+) -> None:
+    """Before any work: -o has a known format and is not the input (``source`` = (what, path))
+    itself or a link to it, so a long run never ends by refusing to write."""
     import os
+
+    from profiler.report.exporters import same_file
 
     extension = os.path.splitext(path)[1].lower()
     if extension not in allowed:
         raise UsageError(f"-o {path}: unknown report format; use one of {', '.join(allowed)}")
+    if source is not None and same_file(source[1], path):
+        raise UsageError(f"-o {path}: that is the {source[0]} {source[1]}; choose another "
+                         "output file")
 
 
 def build_parser() -> argparse.ArgumentParser:

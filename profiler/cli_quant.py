@@ -169,7 +169,7 @@ def run_quantize(args: argparse.Namespace) -> int:
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS)
+        _check_output_extension(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
     options = quantize_options(args)
     options.devices = options.devices or default_devices(args.model)
     check_devices(options.devices)

@@ -8,7 +8,6 @@ profiler.cli: 0 ok, 1 the report cannot be read, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 EXIT_OK = 0
@@ -27,20 +26,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_report(args: argparse.Namespace) -> int:
     from profiler.cli import _check_output_extension
-    from profiler.errors import UsageError
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
     from profiler.report.model import load_report
 
-    _check_output_extension(args.output, EXPORT_EXTENSIONS)
-    if _same_file(args.input, args.output):
-        raise UsageError(f"-o {args.output}: that is the input report; choose another file")
+    _check_output_extension(args.output, EXPORT_EXTENSIONS, ("input report", args.input))
     write_report(load_report(args.input), args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 
-
-def _same_file(first: str, second: str) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except (OSError, ValueError):  # one of them does not exist: not the same file
-        return False

@@ -140,7 +140,7 @@ def _run_profile(args: argparse.Namespace) -> int:
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS)
+        _check_output_extension(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
     options = profile_options(args)
     devices = list(dict.fromkeys(args.device)) or [DEFAULT_DEVICE]
     check_devices(devices)

@@ -180,3 +180,17 @@ def test_report_command_converts(tmp_path: Path, report: Report) -> None:
         assert result.returncode == 0, result.stderr
         assert result.stderr.strip() == f"wrote {out}"
         assert out.read_bytes().decode("utf-8") == exporters.render(report, extension)
+
+
+@pytest.mark.parametrize("command", ["profile", "quantize"])
+def test_measuring_commands_refuse_the_model_as_output_before_measuring(
+    tmp_path: Path, command: str
+) -> None:
+    model = Path(mb.save(mb.matmul_chain(), tmp_path / "chain.onnx"))
+    alias = tmp_path / "alias.json"
+    os.symlink(model, alias)
+    before = _hashes([model])
+    result = mb.run_cli(command, str(model), "-o", str(alias))
+    _refused(result, "that is the model file")
+    assert "starting the runtime" not in result.stderr  # refused up front, nothing measured
+    assert _hashes([model]) == before

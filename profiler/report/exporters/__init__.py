@@ -57,12 +57,13 @@ def write_report(report: Report, path: str) -> None:
 def _refuse_model_file(report: Report, path: str) -> None:
     """``-o`` naming the model (or a link to it) would replace the input: refused."""
     for model_file in report.model.files if report.model else []:
-        if _same_file(model_file, path):
+        if same_file(model_file, path):
             raise UsageError(f"-o {path}: that is the model file {model_file}; choose another "
                              "output file")
 
 
-def _same_file(first: str, second: str) -> bool:
+def same_file(first: str, second: str) -> bool:
+    """True when both paths name one file (links included); a missing path is no match."""
     try:
         return os.path.samefile(first, second)
     except (OSError, ValueError):  # either does not exist (yet): not the same file
