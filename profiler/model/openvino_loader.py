@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from profiler.errors import ModelLoadError, ProfilerError, ShapeError
+from profiler.errors import ModelLoadError, ProfilerError, ShapeError, clean_runtime_message
 from profiler.model.graph import InputSpec, ModelGraph
 from profiler.model.openvino_files import (
     MAX_METADATA_CHARS,
@@ -81,19 +81,10 @@ def _describe(
 
 # --- OpenVINO calls -------------------------------------------------------------------------
 
-_NOISE_LINE = re.compile(
-    r"^(Exception from \S+:\d+:?|Check '.*' failed at \S+:\d+:?|"
-    r"FrontEnd API failed with \w+:?|\[ ?\w+ ?\])$"
-)
-_VALIDATING = re.compile(r"While validating node '[^']*' with friendly_name '([^']*)':")
-
-
 def clean_openvino_message(error: BaseException, path: str) -> str:
-    """One line from an OpenVINO exception: C++ source locations and the file's path removed."""
-    lines = [line.strip() for line in str(error).splitlines()]
-    kept = [line for line in lines if line and not _NOISE_LINE.match(line)]
-    text = " ".join(kept) or type(error).__name__
-    text = _VALIDATING.sub(r"at node '\1':", text)
+    """One line from an OpenVINO exception (clean_runtime_message), the file's path removed:
+    the error line names the file already."""
+    text = clean_runtime_message(error)
     for spelling in {path, os.path.abspath(path)}:  # the error line names the file already
         text = text.replace(f'"{spelling}"', "").replace(f"'{spelling}'", "")
     text = text.replace(os.path.abspath(path), "the file")

@@ -34,8 +34,8 @@ from typing import Any
 
 import onnx
 
+from profiler.errors import clean_runtime_message
 from profiler.quant.data import DataSource, Sample
-from profiler.runtime.backend import clean_runtime_message
 
 PER_CHANNEL_MIN_OPSET = 13
 """DequantizeLinear's ``axis`` (per-channel QDQ) exists from opset 13 on."""

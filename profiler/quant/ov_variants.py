@@ -29,9 +29,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from profiler.errors import clean_runtime_message
 from profiler.offline import import_openvino
 from profiler.quant.data import DataSource
-from profiler.runtime.backend import clean_runtime_message
 
 INT4_MODES = ("sym", "asym")
 OUTPUT_OP_TYPES = frozenset({"Constant", "Parameter", "Result"})

@@ -315,7 +315,7 @@ class _Build:
             raise VariantBuildError(self.spec.id, f"{error.name} is not installed; reinstall "
                                     "the profiler with its dependencies") from None
         except Exception as error:  # the library's own failure: one line, the run goes on
-            from profiler.runtime.backend import clean_runtime_message
+            from profiler.errors import clean_runtime_message
 
             raise VariantBuildError(self.spec.id, f"{self.spec.library} failed: "
                                     f"{clean_runtime_message(error)}") from None

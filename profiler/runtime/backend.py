@@ -10,7 +10,6 @@ times its own latency pass.
 from __future__ import annotations
 
 import abc
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,29 +124,6 @@ def create_backend(device_id: str) -> Backend:
     return OnnxRuntimeBackend(device_id)
 
 
-_CPP_LOCATION = re.compile(r"\s*(?:at\s+)?\S*[\\/]?\S+\.(?:cpp|hpp|cc|h|c):\d+:?")
-_EXCEPTION_FROM = re.compile(r"^\s*Exception from \S+:\d+:?\s*$")
-_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")
-_CHECK_FAILED = re.compile(r"Check '.*?' failed\s*")
-MAX_MESSAGE_CHARS = 400
-
-
-def clean_runtime_message(error: BaseException | str) -> str:
-    """One line from a runtime exception: no C++ source locations, no error-code prefixes."""
-    text = str(error)
-    lines = []
-    for raw in text.splitlines():
-        if _EXCEPTION_FROM.match(raw):
-            continue
-        line = _ORT_PREFIX.sub("", raw.strip())
-        line = _CHECK_FAILED.sub("", line)
-        line = _CPP_LOCATION.sub("", line).strip(" :")
-        if line and line not in lines:
-            lines.append(line)
-    message = "; ".join(lines) or type(error).__name__
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[: MAX_MESSAGE_CHARS - 3] + "..."
-    return message
 
 
 # Mapping runtime layers back to the model's own nodes (shared by both backends) ---------------

@@ -206,8 +206,8 @@ def _openvino_ep_device_types() -> list[str]:
 
 
 def _discover_openvino() -> tuple[list[DeviceInfo], list[str]]:
+    from profiler.errors import clean_runtime_message
     from profiler.offline import import_openvino
-    from profiler.runtime.backend import clean_runtime_message
 
     try:
         ov = import_openvino()
@@ -218,7 +218,7 @@ def _discover_openvino() -> tuple[list[DeviceInfo], list[str]]:
 
 def _discover_onnxruntime() -> tuple[list[DeviceInfo], list[str]]:
     from profiler.environment import cpu_info
-    from profiler.runtime.backend import clean_runtime_message
+    from profiler.errors import clean_runtime_message
 
     try:
         import onnxruntime

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from profiler.bench.types import LayerProfile
-from profiler.errors import ModelLoadError, UsageError
+from profiler.errors import ModelLoadError, UsageError, clean_runtime_message
 from profiler.runtime.backend import (
     Backend,
     BackendError,
     RunSettings,
-    clean_runtime_message,
     onnx_model_index,
     split_device_id,
 )

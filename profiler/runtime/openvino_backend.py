@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 
 from profiler.bench.types import LayerProfile
-from profiler.errors import ModelLoadError, ShapeError, UsageError
+from profiler.errors import ModelLoadError, ShapeError, UsageError, clean_runtime_message
 from profiler.offline import import_openvino
 from profiler.runtime.backend import (
     Backend,
     BackendError,
     RunSettings,
-    clean_runtime_message,
     split_device_id,
 )
 from profiler.runtime.layers_ov import (

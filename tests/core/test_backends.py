@@ -11,12 +11,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler.errors import ModelLoadError, UsageError
+from profiler.errors import ModelLoadError, UsageError, clean_runtime_message
 from profiler.runtime.backend import (
     Backend,
     BackendError,
     RunSettings,
-    clean_runtime_message,
     create_backend,
 )
 from profiler.runtime.inputs import make_inputs
