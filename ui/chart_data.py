@@ -174,3 +174,54 @@ def op_colour_ranks(data: ReportData) -> dict[str, int]:
     ranked = [s.label for s in op_type_shares(data.report.analysis) if s.value > 0]
     ranked += [op for op, _ in data.op_counts if op not in ranked]
     return {op: index for index, op in enumerate(ranked)}
+
+
+# --- Bar chart layout (pixels in, pixels out: what fits, from the data and the font) -------
+
+ELLIPSIS = "…"
+
+
+def elide_middle(text: str, max_chars: int) -> str:
+    """Keep the head and, longer, the tail: hierarchical names ("/features/stage1/unit1/body/
+    conv2") differ at the end, so a cut prefix alone would make them all look the same."""
+    if len(text) <= max_chars:
+        return text
+    head = max(1, (max_chars - 1) // 3)
+    tail = max_chars - 1 - head
+    return text[:head] + ELLIPSIS + text[len(text) - tail:]
+
+
+def labelled_rows(count: int, row_px: float, text_px: float) -> list[int]:
+    """Rows that get a label: all when a row is as tall as a line of text, else every k-th
+    (thinned evenly) so no two labels overlap."""
+    step = max(1, math.ceil(text_px / row_px)) if row_px > 0 else max(count, 1)
+    return list(range(0, count, step))
+
+
+@dataclass(frozen=True)
+class LabelRect:
+    row: int
+    top_px: float
+    bottom_px: float
+
+
+def bar_label_rects(count: int, rows_in_view: float, plot_height_px: float,
+                    text_px: float) -> list[LabelRect]:
+    """Where each shown label sits: centred on its row, ``text_px`` tall."""
+    row_px = plot_height_px / rows_in_view if rows_in_view > 0 else 0.0
+    return [LabelRect(row, (row + 0.5) * row_px - text_px / 2, (row + 0.5) * row_px + text_px / 2)
+            for row in labelled_rows(count, row_px, text_px)]
+
+
+def value_axis_max(values: list[float], text_widths_px: list[float], plot_width_px: float,
+                   pad_px: float = 8.0) -> float:
+    """The x range end that leaves every value's text room past its bar:
+    value * plot_width_px / x_max + text + pad <= plot_width_px for every bar."""
+    largest = max(values, default=0.0) or 1.0
+    if plot_width_px <= 0:
+        return largest * 1.2
+    x_max = largest
+    for value, width in zip(values, text_widths_px, strict=True):
+        free_px = max(plot_width_px - width - pad_px, plot_width_px * 0.2)
+        x_max = max(x_max, value * plot_width_px / free_px)
+    return x_max

@@ -38,7 +38,14 @@ LAYER_INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 ALIGN_NUMBER = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 ALIGN_TEXT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-MAX_NAME_WIDTH_PX = 280
+MAX_NAME_WIDTH_PX = 240
+"""Names elide in the middle past this (their distinguishing tail stays); full name in the
+tooltip. Wider would leave room for only two or three columns in a half-window table."""
+MAX_TEXT_WIDTH_PX = 180
+MAX_NUMBER_WIDTH_PX = 140
+ASCENDING_FIRST = ("#",)
+"""Numeric columns whose first click sorts ascending (execution order); the others sort
+largest first, which is what a user looks for."""
 
 
 class LayerTableModel(QAbstractTableModel):
@@ -97,6 +104,8 @@ class LayerTableModel(QAbstractTableModel):
             return column.description or None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return ALIGN_NUMBER if column.numeric else ALIGN_TEXT
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            return first_sort_order(column)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -115,6 +124,13 @@ class LayerTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
 
+def first_sort_order(column: ColumnSpec) -> Qt.SortOrder:
+    """Numbers largest first, text A to Z (the header's first click on a column)."""
+    if column.numeric and column.header not in ASCENDING_FIRST:
+        return Qt.SortOrder.DescendingOrder
+    return Qt.SortOrder.AscendingOrder
+
+
 def sorted_layers(column: ColumnSpec, count: int, descending: bool) -> list[int]:
     """Layer indexes ordered by ``column``; empty values last either way, ties in execution
     order."""
@@ -127,6 +143,12 @@ def sorted_layers(column: ColumnSpec, count: int, descending: bool) -> list[int]
     else:
         present.sort(key=lambda i: str(values[i]).casefold(), reverse=descending)
     return present + empty
+
+
+def column_limit_px(column: ColumnSpec) -> int:
+    if column.header in ("Layer", "Note"):
+        return MAX_NAME_WIDTH_PX
+    return MAX_NUMBER_WIDTH_PX if column.numeric else MAX_TEXT_WIDTH_PX
 
 
 class LayerFilterProxy(QSortFilterProxyModel):
@@ -206,6 +228,8 @@ class LayerTable(QWidget):
         view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         view.setAlternatingRowColors(True)
         view.setWordWrap(False)
+        # hierarchical names differ at the end: keep the tail ("…/unit1/body/conv2")
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         view.verticalHeader().hide()
         rows = view.verticalHeader()
@@ -268,14 +292,15 @@ class LayerTable(QWidget):
         self._filter_changed()
 
     def _size_columns(self) -> None:
-        """Fit visible rows once (Qt measures only what is on screen), cap the name column."""
+        """Fit visible rows once (Qt measures only what is on screen); cap text columns, whose
+        cells elide in the middle and show the whole value as a tooltip."""
         self.view.resizeColumnsToContents()
         for section, column in enumerate(self.model.columns):
             width = self.view.columnWidth(section)
             header_width = max(self.view.fontMetrics().horizontalAdvance(line)
-                               for line in (column.title or column.header).splitlines()) + 28
-            limit = MAX_NAME_WIDTH_PX if column.header in ("Layer", "Note") else 220
-            self.view.setColumnWidth(section, min(max(width, header_width), limit))
+                               for line in (column.title or column.header).splitlines()) + 24
+            self.view.setColumnWidth(section, min(max(width, header_width),
+                                                  column_limit_px(column)))
 
     def _filter_changed(self) -> None:
         self.proxy.set_filter(self.op_filter.currentData() or "", self.search.text())

@@ -45,6 +45,19 @@ if TYPE_CHECKING:
     from profiler.report.model import Report
     from ui.model_view import ReportView
 
+SCREEN_SHARE = 0.85
+"""A first window takes this much of the screen (later ones restore the saved geometry)."""
+MAX_FIRST_SIZE = (1800, 1100)
+MIN_SIZE = (720, 480)
+
+
+def first_window_size(available_width: int, available_height: int) -> tuple[int, int]:
+    """Most of the screen, not so large that a 4K screen gets a sheet, never below MIN_SIZE."""
+    width = min(int(available_width * SCREEN_SHARE), MAX_FIRST_SIZE[0])
+    height = min(int(available_height * SCREEN_SHARE), MAX_FIRST_SIZE[1])
+    return max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1])
+
+
 OPEN_FILTER = ("Models and reports (*.onnx *.xml *.tflite *.json);;ONNX (*.onnx);;"
                "OpenVINO IR (*.xml);;TensorFlow Lite (*.tflite);;Saved reports (*.json);;"
                "All files (*)")
@@ -60,10 +73,10 @@ class MainWindow(QMainWindow):
         self.theme = theme_named(self.settings.theme())
         self.setWindowTitle("Edge Model Profiler")
         self.setObjectName("MainWindow")
-        self.resize(1280, 820)
+        self._size_from_screen()
         # A fixed minimum keeps the layouts from resizing the native window's limits later
         # (the offscreen platform warns on every such change).
-        self.setMinimumSize(720, 480)
+        self.setMinimumSize(*MIN_SIZE)
         self.setAcceptDrops(True)
         self.banner = MessageBanner()
         self.tabs = QTabWidget()
@@ -91,6 +104,14 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.set_theme(self.theme.name)
         self._refresh_recent()
+
+    def _size_from_screen(self) -> None:
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 820)
+            return
+        available = screen.availableGeometry()
+        self.resize(*first_window_size(available.width(), available.height()))
 
     def _central(self) -> None:
         central = QWidget()

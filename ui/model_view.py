@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from profiler.report.model import Report
     from ui.charts import ChartPanel
 
-TABLE_SHARE = 0.5
+TABLE_SHARE = 0.58
 CHART_SHARE = 0.64
 DETAILS_HINT = "Select a layer in the table or a chart to see its shapes, costs and run times."
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -10,6 +11,8 @@ from PySide6.QtWidgets import QApplication
 SERIES = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 """Categorical colours shared with the HTML report's charts (profiler/report/svg.py)."""
+ICONS = Path(__file__).resolve().parent / "icons"
+INDICATORS = ("QCheckBox::indicator", "QAbstractItemView::indicator", "QGroupBox::indicator")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Theme:
     info_bg: str
     info_fg: str
     info_line: str
+    control_line: str
+    """Borders of check boxes and other controls: >= 3:1 against window, base and card."""
     series: tuple[str, ...] = SERIES
 
 
@@ -39,12 +44,14 @@ LIGHT = Theme(
     muted="#59636e", line="#d1d9e0", accent="#0969da", warn="#9a6700",
     bad="#cf222e", card="#ffffff", error_bg="#fdecea", error_fg="#8a1c13",
     error_line="#f5c2bd", info_bg="#ddf4ff", info_fg="#0a3069", info_line="#9cd0f5",
+    control_line="#818b98",
 )
 DARK = Theme(
     name="dark", window="#1e2227", base="#16191d", alternate="#1c2025", text="#e6edf3",
     muted="#9aa4ae", line="#3a414a", accent="#4493f8", warn="#d29922",
     bad="#f85149", card="#23282e", error_bg="#3d1c1c", error_fg="#ffc9c4",
     error_line="#7a2f2a", info_bg="#13304d", info_fg="#cde6ff", info_line="#2a5a8a",
+    control_line="#8b949e",
 )
 THEMES = {LIGHT.name: LIGHT, DARK.name: DARK}
 
@@ -80,8 +87,27 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     app.setStyleSheet(_style_sheet(theme))
 
 
-def _style_sheet(theme: Theme) -> str:
+def _indicator_rules(theme: Theme) -> str:
+    """Check box indicators drawn by the sheet: Fusion outlines them in a darker shade of the
+    window colour, which vanishes on a dark window."""
+    def rule(state: str, body: str) -> str:
+        return ", ".join(f"{selector}{state}" for selector in INDICATORS) + f" {{ {body} }}"
+
+    check, partial = (ICONS / "check.svg").as_posix(), (ICONS / "partial.svg").as_posix()
     return (
+        rule("", f"width: 13px; height: 13px; border: 1px solid {theme.control_line}; "
+                 f"border-radius: 3px; background: {theme.base};")
+        + rule(":hover", f"border-color: {theme.accent};")
+        + rule(":checked", f"background: {theme.accent}; border-color: {theme.accent}; "
+                           f'image: url("{check}");')
+        + rule(":indeterminate", f"background: {theme.accent}; border-color: {theme.accent}; "
+                                 f'image: url("{partial}");')
+        + rule(":disabled", f"border-color: {theme.line}; background: {theme.window};")
+    )
+
+
+def _style_sheet(theme: Theme) -> str:
+    return _indicator_rules(theme) + (
         f"QToolTip {{ color: {theme.text}; background: {theme.card}; "
         f"border: 1px solid {theme.line}; padding: 4px; }}"
         f"QFrame#card {{ background: {theme.card}; border: 1px solid {theme.line}; "

@@ -1,8 +1,11 @@
 """Turn an OpenVINO ``ov.Model`` (reshaped to static inputs) into the format-neutral Graph.
 
 Naming (stable across loads of the same file):
-- a node is named by its friendly name, duplicates get ``#2``, ``#3``...; names the TFLite
-  frontend generates from a process-wide counter (``Concat_12``) are renumbered by position;
+- a node is named by its friendly name, duplicates get ``#2``, ``#3``...;
+- TFLite ops have no names of their own: the frontend names nodes by operator index (``0``,
+  ``0_1``) or from a process-wide counter (``Concat_12``), and its transpose sinking hands a
+  removed node's name to another op (an Add named ``Transpose_6``). Such a node takes its
+  output tensor's name from the file, else ``<its op type>_<position>``;
 - a tensor is named by its first (sorted) OpenVINO tensor name, which is what the source
   framework called it; an unnamed output port ``i`` is ``"<node name>:<i>"``;
 - a Parameter's tensor is the input's name, as given to ``--shape``;
@@ -44,7 +47,7 @@ _NOT_FOLDABLE_OPS = frozenset(
     {"RandomUniform", "Multinomial", "ReadValue", "Assign", "Parameter", "Result"}
 )
 
-_GENERATED_NAME = re.compile(r"^([A-Z][A-Za-z0-9]*)_\d+$")
+_GENERATED_NAME = re.compile(r"^(?:[A-Z][A-Za-z0-9]*(?:_\d+)+|\d+(?:_\d+)*)$")
 BODY_OPS = frozenset({"Loop", "TensorIterator", "If"})
 
 
@@ -91,11 +94,10 @@ class _Names:
         self.by_port: dict[tuple[str, int], str] = {}
 
     def node(self, ov_node: Any, position: int) -> str:
-        base = ov_node.get_friendly_name() or f"{ov_node.get_type_name()}_{position}"
-        generated = _GENERATED_NAME.match(base)
-        if self.rename_generated and generated:
-            base = f"{generated.group(1)}_{position}"
-        return unique_name(base, self.nodes)
+        base = ov_node.get_friendly_name()
+        if self.rename_generated and (not base or _GENERATED_NAME.match(base)):
+            base = _file_name(ov_node)
+        return unique_name(base or f"{ov_node.get_type_name()}_{position}", self.nodes)
 
     def tensor(self, ov_node: Any, port: int, preferred: str) -> str:
         name = unique_name(preferred, self.tensors)
@@ -105,6 +107,13 @@ class _Names:
     def source(self, ov_input: Any) -> str:
         output = ov_input.get_source_output()
         return self.by_port.get((output.get_node().get_name(), output.get_index()), "")
+
+
+def _file_name(ov_node: Any) -> str:
+    """The first output's tensor name as the source file spells it ("" when it has none)."""
+    outputs = ov_node.outputs()
+    names = sorted(outputs[0].get_names()) if outputs else []
+    return names[0] if names else ""
 
 
 def _tensor_info(name: str, output: Any) -> TensorInfo:

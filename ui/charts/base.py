@@ -9,21 +9,26 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QFont
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from profiler.report.units import si_compact
-from ui.chart_data import BarDatum
+from ui.chart_data import BarDatum, elide_middle, labelled_rows, value_axis_max
 from ui.theme import LIGHT, Theme
 
 Formatter = Callable[[float], str]
-MAX_LABEL_CHARS = 30
+MAX_LABEL_CHARS = 36
 MAX_VALUE_LABELS = 40
 MIN_ROWS = 8
+LABEL_SHARE = 0.45
+"""At most this share of the chart's width goes to the bar names."""
+AXIS_PX = 56
+"""Height of the value axis and its title under the bars."""
+VALUE_PAD_PX = 10
 
 
 def truncate(text: str, max_chars: int = MAX_LABEL_CHARS) -> str:
-    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+    return elide_middle(text, max_chars)
 
 
 class FormatAxis(pg.AxisItem):
@@ -164,50 +169,99 @@ class BarChart(ThemedPlot):
         self.setMouseEnabled(x=True, y=True)
         self.empty_text = pg.TextItem(anchor=(0.5, 0.5))
         self.addItem(self.empty_text, ignoreBounds=True)
+        self.value_format: Formatter = value_format
+        self.plotItem.vb.sigResized.connect(self._resized)
 
     def set_bars(self, bars: Sequence[BarDatum], colours: Sequence[str],
                  value_format: Formatter, empty_message: str = "Nothing to show") -> None:
         self.bars, self.colours = list(bars), list(colours)
         self.value_axis.formatter = value_format
+        self.value_format = value_format
         self.highlighted = set()
         positions = list(range(len(self.bars)))
         self.item.setOpts(x0=[0.0] * len(self.bars), y=positions,
                           width=[bar.value for bar in self.bars])
         self._restyle()
-        self._label_values(value_format)
-        ticks = [(i, truncate(bar.label)) for i, bar in enumerate(self.bars)]
-        self.getAxis("left").setTicks([ticks, []])
-        self._fit_label_width(ticks)
+        # a readable row height at least: the page scrolls rather than squeezing the bars
+        self.setMinimumHeight(max(len(self.bars), MIN_ROWS) * self.min_row_px() + AXIS_PX)
         self.empty_text.setText("" if self.bars else empty_message)
         self.empty_text.setColor(self.theme.muted)
+        self._relayout()
         self.reset_view()
 
-    def _label_values(self, value_format: Formatter) -> None:
+    def min_row_px(self) -> int:
+        return self.fontMetrics().height() + 3
+
+    def _rows_in_view(self) -> float:
+        return max(len(self.bars), MIN_ROWS) + 0.2
+
+    def shown_rows(self) -> list[int]:
+        """Rows whose name and value are drawn: thinned when rows are shorter than text."""
+        row_px = self.plotItem.vb.height() / self._rows_in_view()
+        return labelled_rows(len(self.bars), row_px, self.fontMetrics().height())
+
+    def _relayout(self) -> None:
+        """Names on the left axis and values past the bar ends, for the current size."""
+        rows = self.shown_rows()
+        label_px = self._fit_label_width()
+        metrics = self.fontMetrics()
+        ticks = [(i, self._fit_name(self.bars[i].label, label_px - 14, metrics)) for i in rows]
+        self.getAxis("left").setTicks([ticks, []])
+        self._label_values(self.value_format, rows)
+
+    @staticmethod
+    def _fit_name(label: str, width_px: int, metrics: QFontMetrics) -> str:
+        chars = MAX_LABEL_CHARS
+        text = elide_middle(label, chars)
+        while chars > 4 and metrics.horizontalAdvance(text) > width_px:
+            chars -= 2
+            text = elide_middle(label, chars)
+        return text
+
+    def _label_values(self, value_format: Formatter, rows: list[int]) -> None:
         for label in self.value_labels:
             self.removeItem(label)
         self.value_labels = []
         if len(self.bars) > MAX_VALUE_LABELS:
             return
-        for index, bar in enumerate(self.bars):
+        for index in rows:
+            bar = self.bars[index]
             label = pg.TextItem(value_format(bar.value), color=self.theme.muted, anchor=(0, 0.5))
             label.setPos(bar.value, index)
             self.addItem(label, ignoreBounds=True)
             self.value_labels.append(label)
 
-    def _fit_label_width(self, ticks: list[tuple[int, str]]) -> None:
+    def _fit_label_width(self) -> int:
         metrics = self.fontMetrics()
-        widest = max((metrics.horizontalAdvance(label) for _, label in ticks), default=40)
-        self.getAxis("left").setWidth(min(widest + 14, 260))
+        widest = max((metrics.horizontalAdvance(elide_middle(bar.label, MAX_LABEL_CHARS))
+                      for bar in self.bars), default=40)
+        width = int(min(widest + 14, max(80, self.width() * LABEL_SHARE)))
+        axis = self.getAxis("left")
+        if axis.width() != width:
+            axis.setWidth(width)
+        return width
+
+    def value_range_max(self) -> float:
+        """The x range end: every value's text fits past its bar (none clipped)."""
+        metrics = self.fontMetrics()
+        shown = {round(label.pos().y()) for label in self.value_labels}
+        widths = [float(metrics.horizontalAdvance(self.value_format(bar.value)) + 8)
+                  if i in shown else 0.0 for i, bar in enumerate(self.bars)]
+        return value_axis_max([bar.value for bar in self.bars], widths,
+                              self.plotItem.vb.width(), VALUE_PAD_PX)
+
+    def _resized(self) -> None:
+        if self.bars:
+            self._relayout()
+            self.reset_view()
 
     def reset_view(self) -> None:
         if not self.bars:
             self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
             self.empty_text.setPos(0.5, 0.5)
             return
-        largest = max(bar.value for bar in self.bars) or 1.0
-        room = 1.16 if self.value_labels else 1.04  # the value labels sit past the bar ends
         rows = max(len(self.bars), MIN_ROWS)  # a few bars stay bars, not blocks
-        self.setRange(xRange=(0, largest * room), yRange=(-0.6, rows - 0.4), padding=0)
+        self.setRange(xRange=(0, self.value_range_max()), yRange=(-0.6, rows - 0.4), padding=0)
 
     def _restyle(self) -> None:
         if not self.colours:  # pyqtgraph cannot take empty brush/pen lists

@@ -3,8 +3,17 @@ need runs appear once the report has them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from profiler.bench.types import Run
 from profiler.report.units import milliseconds, si_compact
@@ -14,6 +23,7 @@ from ui.charts.base import BarChart
 from ui.charts.latency import DeviceChart, LatencyChart
 from ui.charts.roofline import RooflineChart
 from ui.charts.tradeoff import TradeoffChart
+from ui.elided_label import ElidedLabel
 from ui.report_data import ReportData, RunLayers
 from ui.theme import LIGHT, Theme
 
@@ -21,8 +31,40 @@ TOP_LAYERS, BY_OP, LATENCY, DEVICES, ROOFLINE, TRADEOFF = (
     "Top layers", "By op type", "Latency", "Devices", "Roofline", "Trade-off")
 
 
+MIN_CHART_HEIGHT_PX = 240
+"""Below this a chart scrolls in its tab instead of squeezing its labels together."""
+HINT = "wheel: zoom · drag: pan · double-click: reset · click: select"
+
+
 def _ms_axis(value: float) -> str:
     return milliseconds(value).removesuffix(" ms")
+
+
+class ChartTabs(QTabWidget):
+    """One tab per chart; each chart sits in a vertical scroll area (its page), and the tab
+    methods that take a widget accept the chart itself."""
+
+    def add_chart(self, chart: QWidget, title: str) -> None:
+        page = QScrollArea()
+        page.setWidgetResizable(True)
+        page.setFrameShape(QFrame.Shape.NoFrame)
+        page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        chart.setMinimumHeight(max(chart.minimumHeight(), MIN_CHART_HEIGHT_PX))
+        page.setWidget(chart)
+        self.addTab(page, title)
+
+    def page_of(self, widget: QWidget) -> QWidget:
+        for index in range(self.count()):
+            page = super().widget(index)
+            if isinstance(page, QScrollArea) and page.widget() is widget:
+                return page
+        return widget
+
+    def indexOf(self, widget: QWidget) -> int:  # Qt override: a chart or its page
+        return super().indexOf(self.page_of(widget))
+
+    def setCurrentWidget(self, widget: QWidget) -> None:  # Qt override: a chart or its page
+        super().setCurrentWidget(self.page_of(widget))
 
 
 class ChartPanel(QWidget):
@@ -44,10 +86,10 @@ class ChartPanel(QWidget):
         self.devices = DeviceChart()
         self.roofline = RooflineChart()
         self.tradeoff = TradeoffChart()
-        self.tabs = QTabWidget()
+        self.tabs = ChartTabs()
         self.tabs.setDocumentMode(True)
         for title, widget in self._charts():
-            self.tabs.addTab(widget, title)
+            self.tabs.add_chart(widget, title)
         self._layout()
         self._connect()
 
@@ -63,12 +105,17 @@ class ChartPanel(QWidget):
         controls.addSpacing(16)
         controls.addWidget(self.run_label)
         controls.addWidget(self.run)
-        controls.addStretch()
-        hint = QLabel("wheel: zoom · drag: pan · double-click: reset · click: select")
-        hint.setObjectName("muted")
-        controls.addWidget(hint)
-        for combo in (self.rank_by, self.run):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        controls.addSpacing(16)
+        # elided, not a minimum width: the hint must never stop the splitter
+        self.hint = ElidedLabel(HINT)
+        self.hint.setObjectName("muted")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        controls.addWidget(self.hint, 1)
+        self.rank_by.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # run labels can be long (variants): the combo shows a few words, the list shows all
+        self.run.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run.setMinimumContentsLength(10)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addLayout(controls)
