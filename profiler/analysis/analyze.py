@@ -51,6 +51,10 @@ def analyze(model: ModelGraph) -> StaticAnalysis:
         notes=walk.notes,
     )
     analysis.totals = _totals(layers, walk, peak_activation_bytes(model.graph))
+    counted_unknown = [la for la in layers if la.status == "shape_unknown" and la.multiplier]
+    if counted_unknown:
+        analysis.notes.insert(0, f"{len(counted_unknown)} nodes have unknown shapes; totals are "
+                                 f"a lower bound (e.g. {counted_unknown[0].name})")
     analysis.by_op_type = by_op_type(layers)
     return analysis
 
@@ -208,16 +212,32 @@ def _control_layers(
     for attr_name, body in node.subgraphs.items():
         body_path = f"{path}/{node.name}/{attr_name}".lstrip("/")
         bodies[attr_name] = _graph_layers(body, [graph, *outers], body_path, 1.0, walk)
-    factors, note = body_multipliers(context, bodies)
+    factors, note, warning = body_multipliers(context, bodies)
     control.note = note
-    if "trip count unknown" in note:
-        walk.notes.append(f"{node.name}: {note}")
+    if warning:
+        walk.notes.append(f"{node.name}: {warning}")
+    elif node.op_type == "If":
+        _drop_dead_unknowns(bodies, factors, walk)
     result = [control]
     for attr_name, body_layers in bodies.items():
         for layer in body_layers:
             layer.multiplier *= factors.get(attr_name, 1.0) * multiplier
         result.extend(body_layers)
     return result
+
+
+def _drop_dead_unknowns(
+    bodies: dict[str, list[LayerCost]], factors: dict[str, float], walk: _Walk
+) -> None:
+    """A branch the condition rules out never runs: its unknown shapes (often sizes that
+    branch cannot take) lower no total, so they are not listed as such."""
+    for attr_name, body_layers in bodies.items():
+        if factors.get(attr_name, 1.0):
+            continue
+        for layer in body_layers:
+            if layer.status == "shape_unknown" and layer.name in walk.unknown_shape_nodes:
+                walk.unknown_shape_nodes.remove(layer.name)
+                layer.note += " (in a branch that does not run)"
 
 
 def by_op_type(layers: list[LayerCost]) -> list[OpTypeCost]:

@@ -21,8 +21,10 @@ CONVENTIONS: dict[str, str] = {
     "peak_activation_bytes": "largest sum of live activations (graph inputs included) while "
                              "running the nodes in execution order; a tensor is freed after "
                              "its last consumer",
-    "subgraphs": "If: the costlier branch counts in totals, the other branch's layers have "
-                 "multiplier 0; Loop: body x trip count when it is a constant, else x1 (noted); "
+    "subgraphs": "If: the branch its condition selects counts when the condition follows "
+                 "from the input shapes and given input values, else the costlier branch "
+                 "(an upper bound, warned); the other branch's layers have multiplier 0; "
+                 "Loop: body x trip count when it is a constant, else x1 (noted); "
                  "Scan: body x scan length",
 }
 

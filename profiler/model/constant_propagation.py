@@ -16,7 +16,7 @@ it. The evaluation here covers the same chains, bounded.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,15 +34,18 @@ Values = dict[str, np.ndarray]
 Evaluator = Callable[[dict[str, Any], list[np.ndarray]], np.ndarray]
 
 
-def infer_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, list[Any]]]:
+def infer_shapes(
+    model: onnx.ModelProto, seed_values: Mapping[str, np.ndarray] | None = None
+) -> tuple[onnx.ModelProto, dict[str, list[Any]]]:
     """ONNX shape inference, repeated with computed shape vectors until stable.
 
+    ``seed_values`` are values given for some inputs: they count as known from the start.
     Returns the model with the original nodes and initializers and every shape learned, and
     the small values computed on the way (by tensor name). Raises what ONNX raises on the
     first pass; later passes are best effort.
     """
     inferred = _infer(model)
-    values: Values = {}
+    values: Values = dict(seed_values or {})
     kept = list(range(len(model.graph.node)))
     for _ in range(MAX_PASSES):
         if not _has_unknown_shapes(inferred.graph):
@@ -101,11 +104,11 @@ def compute_values(graph: onnx.GraphProto, known: Values) -> Values:
     shapes = _static_shapes(graph)
     new: Values = {}
     for node in graph.node:
-        attrs = _attributes(node)
+        attrs = attributes(node)
         if node.domain not in ("", "ai.onnx") or "__subgraph__" in attrs:
             continue
         if not _all_known(node.output, values):
-            result = _evaluate(node, attrs, values, shapes)
+            result = evaluate(node, attrs, values, shapes)
             if result is not None and result.size <= SMALL_CONSTANT_ELEMENTS:
                 values[node.output[0]] = new[node.output[0]] = result
                 shapes[node.output[0]] = tuple(result.shape)
@@ -131,11 +134,11 @@ def _learn_shape(
 
 def _seed_initializers(graph: onnx.GraphProto, values: Values) -> None:
     for tensor in graph.initializer:
-        if tensor.name not in values and _small_inline(tensor):
+        if tensor.name not in values and small_inline(tensor):
             values[tensor.name] = numpy_helper.to_array(tensor)
 
 
-def _small_inline(tensor: TensorProto) -> bool:
+def small_inline(tensor: TensorProto) -> bool:
     return (
         tensor.data_location != TensorProto.EXTERNAL
         and element_count(tensor) <= SMALL_CONSTANT_ELEMENTS
@@ -143,8 +146,9 @@ def _small_inline(tensor: TensorProto) -> bool:
     )
 
 
-def _evaluate(
-    node: onnx.NodeProto, attrs: dict[str, Any], values: Values, shapes: dict[str, Shape]
+def evaluate(
+    node: onnx.NodeProto, attrs: dict[str, Any], values: Mapping[str, np.ndarray],
+    shapes: Mapping[str, Shape],
 ) -> np.ndarray | None:
     """The value of ``node``'s single output, or None when it cannot (or should not) be known."""
     if len([o for o in node.output if o]) != 1:
@@ -164,13 +168,13 @@ def _evaluate(
         return None
 
 
-def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
+def attributes(node: onnx.NodeProto) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     for attr in node.attribute:
         if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
             return {"__subgraph__": True}
         if attr.type == AttributeProto.TENSOR:
-            attrs[attr.name] = attr.t if _small_inline(attr.t) else None
+            attrs[attr.name] = attr.t if small_inline(attr.t) else None
         else:
             attrs[attr.name] = helper.get_attribute_value(attr)
     return attrs

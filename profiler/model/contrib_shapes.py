@@ -21,6 +21,11 @@ CONTRIB_DOMAIN = "com.microsoft"
 MAX_CONTRIB_PASSES = 16
 """Each pass resolves every contrib op whose inputs are known; chains need one pass a link."""
 
+FLOAT_OUTPUT_OPS = frozenset({
+    "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulNBits", "DynamicQuantizeLSTM",
+})
+"""Ops whose integer inputs produce float outputs."""
+
 ContribRule = Callable[[dict[str, Any], list[Shape | None]], Shape | None]
 
 SAME_AS_FIRST_INPUT = frozenset({
@@ -100,6 +105,15 @@ def _multi_head_attention(attrs: dict[str, Any], shapes: list[Shape | None]) -> 
     return (query[0], query[1], value_size)
 
 
+def _dynamic_quantize_lstm(attrs: dict[str, Any], shapes: list[Shape | None]) -> Shape | None:
+    """Y of com.microsoft DynamicQuantizeLSTM: X [seq, batch, input], W [dirs, input, 4*hidden]
+    (W is stored transposed against ONNX LSTM's) -> [seq, dirs, batch, hidden]."""
+    x_shape, weight_shape = shapes[0], shapes[1]
+    if x_shape is None or weight_shape is None:
+        return None
+    return (x_shape[0], weight_shape[0], x_shape[1], int(attrs["hidden_size"]))
+
+
 _RULES: dict[str, ContribRule] = {
     "FusedConv": _fused_conv,
     "FusedMatMul": _fused_matmul,
@@ -109,7 +123,10 @@ _RULES: dict[str, ContribRule] = {
     "Attention": _attention,
     "MultiHeadAttention": _multi_head_attention,
     "GroupQueryAttention": _multi_head_attention,
+    "DynamicQuantizeLSTM": _dynamic_quantize_lstm,
 }
+RECURRENT_STATE_OUTPUTS = frozenset({"DynamicQuantizeLSTM"})
+"""Ops whose outputs 1.. are final states [dirs, batch, hidden], read off output 0's shape."""
 
 
 def contrib_output_shape(op_type: str, attrs: dict[str, Any],
@@ -124,6 +141,16 @@ def contrib_output_shape(op_type: str, attrs: dict[str, Any],
         return rule(attrs, shapes)
     except (IndexError, TypeError, ValueError, ZeroDivisionError):
         return None
+
+
+def contrib_output_shapes(op_type: str, attrs: dict[str, Any],
+                          shapes: list[Shape | None]) -> list[Shape | None]:
+    """Shapes of every output a rule knows: output 0, plus the states of recurrent ops."""
+    first = contrib_output_shape(op_type, attrs, shapes)
+    if first is None or op_type not in RECURRENT_STATE_OUTPUTS:
+        return [first]
+    state = first[1:]
+    return [first, state, state]
 
 
 def _static_shapes(graph: onnx.GraphProto) -> dict[str, Shape]:
@@ -164,6 +191,7 @@ def _plain(value: Any) -> Any:
 def _learn_contrib_shapes(graph: onnx.GraphProto) -> int:
     """Add value_info for contrib outputs whose shape follows from known inputs; how many."""
     shapes = _static_shapes(graph)
+    infos = {info.name: info for info in graph.value_info}
     learned = 0
     for node in graph.node:
         output = node.output[0] if node.output else ""
@@ -179,16 +207,29 @@ def _learn_contrib_shapes(graph: onnx.GraphProto) -> int:
             continue
         if node.domain != CONTRIB_DOMAIN:
             continue
-        shape = contrib_output_shape(node.op_type, attrs, inputs)
-        if shape is None or any(d < 0 for d in shape):
-            continue
         dtype = _input_dtype(graph, node.input[0]) if node.input else onnx.TensorProto.FLOAT
-        if node.op_type in ("MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulNBits"):
+        if node.op_type in FLOAT_OUTPUT_OPS:
             dtype = onnx.TensorProto.FLOAT
-        graph.value_info.append(helper.make_tensor_value_info(output, dtype, list(shape)))
-        shapes[output] = shape
-        learned += 1
+        found = contrib_output_shapes(node.op_type, attrs, inputs)
+        for name, shape in zip(node.output, found, strict=False):
+            if not name or shape is None or name in shapes or any(d < 0 for d in shape):
+                continue
+            _set_value_info(graph, infos, helper.make_tensor_value_info(name, dtype, list(shape)))
+            shapes[name] = shape
+            learned += 1
     return learned
+
+
+def _set_value_info(graph: onnx.GraphProto, infos: dict[str, onnx.ValueInfoProto],
+                    info: onnx.ValueInfoProto) -> None:
+    """Replace the entry of that name (a symbolic one from the file) or add one: a duplicate
+    would leave the stale symbolic entry behind."""
+    existing = infos.get(info.name)
+    if existing is not None:
+        existing.CopyFrom(info)
+        return
+    graph.value_info.append(info)
+    infos[info.name] = graph.value_info[-1]
 
 
 def infer_with_contrib_ops(

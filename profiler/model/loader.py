@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from profiler.errors import ModelLoadError
 from profiler.model.graph import ModelGraph
@@ -36,16 +36,27 @@ def check_model_path(path: str) -> str:
     return extension
 
 
+InputValues = Mapping[str, Sequence[float | int]]
+"""Flat values for some inputs (scalars, small tensors), e.g. ``{"sr": [16000]}``."""
+
+
 def load_model(
-    path: str, shape_overrides: Mapping[str, tuple[int, ...]] | None = None
+    path: str,
+    shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
+    input_values: InputValues | None = None,
 ) -> ModelGraph:
-    """Load ``path`` (ONNX, OpenVINO IR or TFLite) with every input at a concrete shape."""
+    """Load ``path`` (ONNX, OpenVINO IR or TFLite) with every input at a concrete shape.
+
+    ``input_values`` seed constant propagation in ONNX models (as if those inputs were
+    constants of their resolved shape), so ``If`` conditions computed from them are known.
+    OpenVINO and TFLite loading ignore them.
+    """
     extension = check_model_path(path)
     overrides = dict(shape_overrides or {})
     if extension in ONNX_EXTENSIONS:
         from profiler.model.onnx_loader import load_onnx
 
-        return load_onnx(path, overrides)
+        return load_onnx(path, overrides, dict(input_values or {}))
     from profiler.model.openvino_loader import load_openvino
 
     return load_openvino(path, overrides)

@@ -7,10 +7,12 @@ External data is validated (location inside the model's folder, file long enough
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import onnx
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
@@ -26,11 +28,17 @@ from profiler.model.onnx_graph import (
     onnx_dtype_name,
     tensor_shape,
 )
+from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
 
 
-def load_onnx(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> ModelGraph:
-    """Load an ONNX file into a ModelGraph with every input at a concrete shape."""
+def load_onnx(
+    path: str,
+    shape_overrides: Mapping[str, tuple[int, ...]],
+    input_values: Mapping[str, Sequence[float | int]] | None = None,
+) -> ModelGraph:
+    """Load an ONNX file into a ModelGraph with every input at a concrete shape;
+    ``input_values`` (flat, by input name) seed constant propagation."""
     model = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
     external_files = _validate_external_data(model, model_dir, path)
@@ -42,9 +50,10 @@ def load_onnx(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> Mode
     warnings = [w for w in (defaulted_dims_warning(s) for s in specs) if w]
     if stripped_warning:
         warnings.append(stripped_warning)
-    model, computed_values, inference_warning = _infer_shapes(model)
-    if inference_warning:
-        warnings.append(inference_warning)
+    seeds = input_value_arrays(specs, input_values or {}, path)
+    concrete = all(spec.shape is not None for spec in specs)
+    model, computed_values, inference_warnings = _infer_shapes(model, seeds, concrete)
+    warnings.extend(inference_warnings)
     try:
         graph = build_graph(model.graph, outer_scope=set(), computed_values=computed_values)
     except ProfilerError as error:
@@ -298,15 +307,62 @@ def _fix_input_shapes(model: onnx.ModelProto, specs: list[InputSpec]) -> None:
 
 
 def _infer_shapes(
-    model: onnx.ModelProto,
-) -> tuple[onnx.ModelProto, dict[str, list[Any]], str | None]:
+    model: onnx.ModelProto, seeds: dict[str, np.ndarray], concrete: bool
+) -> tuple[onnx.ModelProto, dict[str, list[Any]], list[str]]:
     """Shape inference plus shape vectors computed from the fixed input shapes
-    (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown)."""
+    (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown), then the same
+    through every If/Loop/Scan body with the outer scope visible."""
+    warnings: list[str] = []
     try:
-        inferred, values = infer_shapes_with_values(model)
-        return inferred, values, None
+        inferred, values = infer_shapes_with_values(model, seeds)
     except Exception as error:  # inference is best effort; nodes left unknown are reported
+        values = {}
         try:
-            return onnx.shape_inference.infer_shapes(model), {}, None
+            inferred = onnx.shape_inference.infer_shapes(model)
         except Exception:
-            return model, {}, f"shape inference failed ({_first_line(error)}); some shapes unknown"
+            inferred = model
+            warnings.append(f"shape inference failed ({_first_line(error)}); some shapes unknown")
+    try:
+        walked = propagate_scopes(inferred, seeds, strip_symbols=concrete)
+    except Exception:  # a walk that breaks keeps what ONNX inference learned
+        return inferred, values, warnings
+    values.update({name: np.asarray(v).reshape(-1).tolist() for name, v in walked.values.items()})
+    if walked.unresolved_nodes:
+        names = walked.unresolved_nodes
+        warnings.append(
+            f"{len(names)} node(s) have output sizes that could not be computed from the input "
+            f"shapes, e.g. {', '.join(repr(n) for n in names[:3])}: shown as unknown (?)"
+        )
+    return inferred, values, warnings
+
+
+def input_value_arrays(
+    specs: list[InputSpec], input_values: Mapping[str, Sequence[float | int]], path: str
+) -> dict[str, np.ndarray]:
+    """Values given for inputs, as arrays of the input's dtype and resolved shape (one value
+    fills the whole tensor). Tensors too large to matter for shapes are left out."""
+    by_name = {spec.name: spec for spec in specs}
+    arrays: dict[str, np.ndarray] = {}
+    for name, flat in input_values.items():
+        spec = by_name.get(name)
+        if spec is None:
+            raise ModelLoadError(path, f"a value is given for {name!r}, which is not an input; "
+                                 f"inputs: {', '.join(by_name) or '(none)'}")
+        if spec.shape is None or math.prod(spec.shape) > SMALL_CONSTANT_ELEMENTS:
+            continue
+        arrays[name] = _input_array(spec, list(flat), path)
+    return arrays
+
+
+def _input_array(spec: InputSpec, flat: list[float | int], path: str) -> np.ndarray:
+    assert spec.shape is not None
+    count = math.prod(spec.shape)
+    if len(flat) not in (1, count):
+        raise ModelLoadError(path, f"input {spec.name!r} holds {count} value(s) at shape "
+                             f"{'x'.join(map(str, spec.shape)) or 'scalar'}; {len(flat)} given")
+    try:
+        dtype = np.dtype(spec.dtype)
+    except TypeError:
+        dtype = np.dtype("float32")
+    values = np.asarray(flat).astype(dtype)
+    return np.full(spec.shape, values[0], dtype) if len(flat) == 1 else values.reshape(spec.shape)

@@ -81,3 +81,42 @@ def test_rules_need_their_inputs() -> None:
     assert contrib_output_shape("Attention", {}, [(2, 9, 48), (48, 144)]) == (2, 9, 48)
     assert contrib_output_shape("FusedMatMul", {}, [None, (3, 4)]) is None
     assert contrib_output_shape("SomethingNew", {}, [(1,)]) is None
+
+
+def _int8_lstm(path: Path) -> str:
+    """Embedding-free int8 bidirectional LSTM as ONNX Runtime's quantizer writes it, with the
+    file's own symbolic value_info on every output (seq_len, batch), fed by a dynamic input."""
+    ms, hidden, size = "com.microsoft", 16, 8
+    int8 = lambda name, shape: numpy_helper.from_array(np.ones(shape, np.int8), name)  # noqa: E731
+    scale = lambda name: numpy_helper.from_array(np.ones([2], np.float32), name)  # noqa: E731
+    zero = lambda name: numpy_helper.from_array(np.zeros([2], np.int8), name)  # noqa: E731
+    node = helper.make_node(
+        "DynamicQuantizeLSTM",
+        ["x", "w", "r", "", "", "", "", "", "ws", "wz", "rs", "rz"], ["y", "y_h", "y_c"],
+        name="lstm_quant", domain=ms, hidden_size=hidden, direction="bidirectional")
+    symbolic = [
+        helper.make_tensor_value_info("y", TensorProto.FLOAT, ["seq_len", 2, "batch", hidden]),
+        helper.make_tensor_value_info("y_h", TensorProto.FLOAT, [2, "batch", hidden])]
+    graph = helper.make_graph(
+        [node, helper.make_node("Relu", ["y_h"], ["out"], name="relu")], "int8_lstm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["seq_len", "batch", size])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+        initializer=[int8("w", [2, size, 4 * hidden]), int8("r", [2, hidden, 4 * hidden]),
+                     scale("ws"), zero("wz"), scale("rs"), zero("rz")],
+        value_info=symbolic)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid(ms, 1)])
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def test_an_int8_lstm_is_costed_and_its_states_resolve(tmp_path: Path) -> None:
+    report = analyze_model(_int8_lstm(tmp_path / "lstm.onnx"), {"x": (10, 1, 8)})
+    assert report.analysis is not None
+    lstm = next(layer for layer in report.analysis.layers if layer.name == "lstm_quant")
+    # seq 10 x 2 directions x batch 1, 4 gates x 16 hidden, (8 inputs + 16 recurrent) each
+    assert lstm.macs == 10 * 2 * 1 * (4 * 16) * (8 + 16)
+    relu = next(layer for layer in report.analysis.layers if layer.name == "relu")
+    assert relu.output_shapes == [[2, 1, 16]]
+    assert report.analysis.unknown_shape_nodes == []
+    assert not any("could not be computed" in w for w in report.model.warnings)

@@ -77,3 +77,16 @@ def gru_cost(ctx: CostContext) -> OpCost:
 @register("onnx", "RNN")
 def rnn_cost(ctx: CostContext) -> OpCost:
     return _onnx_recurrent(ctx, "RNN")
+
+
+@register("onnx", "com.microsoft:DynamicQuantizeLSTM")
+def dynamic_quantize_lstm_cost(ctx: CostContext) -> OpCost:
+    """ONNX Runtime's int8 LSTM: as LSTM, but W and R are stored [dirs, in, 4*hidden]."""
+    x_shape, weight_shape = ctx.input_shape(0), ctx.input_shape(1)
+    if len(x_shape) != 3 or len(weight_shape) != 3:
+        raise ShapeUnknown("DynamicQuantizeLSTM needs X of rank 3 and W of rank 3")
+    directions, input_size, gates_x_hidden = weight_shape
+    steps = x_shape[0] * directions * x_shape[1]
+    cell_ops = cell_ops_per_unit("LSTM", ctx.has_input(3), ctx.has_input(7))
+    return recurrent_cost(steps, (directions, gates_x_hidden, input_size),
+                          int(ctx.attr("hidden_size") or gates_x_hidden // 4), cell_ops)
