@@ -1,23 +1,37 @@
 """``edgeprof-cli``: the headless command line.
 
-Exit codes: 0 ok; 1 the model or a run failed; 2 usage error; 3 a budget was exceeded.
-Errors are one line on stderr; ``--debug`` adds the traceback.
+Exit codes are defined once, in profiler.cli_common: 0 ok; 1 the model, a report or any run
+failed; 2 usage error; 3 a budget was exceeded (and nothing failed); 141 the output's reader
+went away (quietly). Errors are one line on stderr; ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 
 from profiler import __version__
+from profiler.cli_common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_BUDGET,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    check_output,
+    escape_controls,
+    note,
+    say,
+    terminal_safe,
+    top_count,
+)
 from profiler.errors import ProfilerError, ShapeError, UsageError
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_BUDGET = 3
+__all__ = ["EXIT_BUDGET", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+MAX_UNEXPECTED_CHARS = 2000
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -27,63 +41,41 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        note(f"{self.prog}: error: {message}")
         sys.exit(EXIT_USAGE)
 
 
-def _add_shape_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--shape", action="append", default=[], metavar="NAME=DIMS",
-        help="input size for dynamic dims, e.g. --shape input=1x3x224x224 (repeat per input)",
-    )
-
-
 def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
+    from profiler.cli_inputs import add_input_options
+
     parser = subparsers.add_parser(
         "analyze", help="static cost per layer: MACs, FLOPs, params, memory (no runtime)",
         description="Load a model (.onnx, .xml+.bin, .tflite) and count its cost per layer.",
     )
     parser.add_argument("model", help="model file: .onnx, OpenVINO .xml (with its .bin), .tflite")
-    _add_shape_option(parser)
+    add_input_options(parser)
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report; format from extension: .json .csv .md .html")
-    parser.add_argument("--top", type=int, default=10, metavar="N",
+    parser.add_argument("--top", type=top_count, default=10, metavar="N",
                         help="layers to list in the summary table (default 10)")
     parser.set_defaults(command=_run_analyze)
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
     from profiler.api import analyze_model
-    from profiler.model.shapes import parse_shape_overrides
+    from profiler.cli_inputs import input_settings
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
     from profiler.report.summary import summary_text
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
-    report = analyze_model(args.model, parse_shape_overrides(args.shape))
+        check_output(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
+    report = analyze_model(args.model, inputs=input_settings(args))
     if args.output:
         write_report(report, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        note(f"wrote {args.output}")
     else:
-        print(summary_text(report, top=args.top))
+        say(summary_text(terminal_safe(report), top=args.top))
     return EXIT_OK
-
-
-def _check_output_extension(
-    path: str, allowed: Sequence[str], source: tuple[str, str] | None = None
-) -> None:
-    """Before any work: -o has a known format and is not the input (``source`` = (what, path))
-    itself or a link to it, so a long run never ends by refusing to write."""
-    import os
-
-    from profiler.report.exporters import same_file
-
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in allowed:
-        raise UsageError(f"-o {path}: unknown report format; use one of {', '.join(allowed)}")
-    if source is not None and same_file(source[1], path):
-        raise UsageError(f"-o {path}: that is the {source[0]} {source[1]}; choose another "
-                         "output file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,34 +98,69 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     command: Command | None = getattr(args, "command", None)
     if command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    code = _run(command, args)
+    sys.stdout.flush()  # a reader gone away shows here, inside main, not at exit
+    return code
+
+
+def _run(command: Command, args: argparse.Namespace) -> int:
     try:
         return command(args)
+    except BrokenPipeError:
+        raise
     except (UsageError, ShapeError) as error:
         return _fail(args, error, EXIT_USAGE)
     except ProfilerError as error:
         return _fail(args, error, EXIT_FAILED)
     except KeyboardInterrupt:
-        print("edgeprof-cli: interrupted", file=sys.stderr)
-        return 130
+        note("edgeprof-cli: interrupted")
+        return EXIT_INTERRUPTED
     except Exception as error:  # a bug or an unexpected runtime failure: still one line
         return _fail(args, error, EXIT_FAILED, unexpected=True)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output is gone (``| head``): no message, and the pending output is
+    sent to /dev/null so the interpreter's final flush does not complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a replaced stream without a descriptor
+            continue
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _fail(
     args: argparse.Namespace, error: BaseException, code: int, unexpected: bool = False
 ) -> int:
+    """The whole message on one line: newlines and control characters (from a file name,
+    say) are shown escaped, so nothing of the problem is lost and nothing fakes a line."""
     if getattr(args, "debug", False):
         traceback.print_exc()
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = str(error) or type(error).__name__
     if unexpected:
+        if len(message) > MAX_UNEXPECTED_CHARS:
+            message = message[: MAX_UNEXPECTED_CHARS - 3] + "..."
         message = f"unexpected error ({type(error).__name__}): {message}; rerun with --debug"
-    print(f"edgeprof-cli: error: {message}", file=sys.stderr)
+    print(f"edgeprof-cli: error: {escape_controls(message)}", file=sys.stderr)
     return code
 
 

@@ -1,6 +1,7 @@
 """``edgeprof-cli history``: list, show, compare and delete the runs `profile` saved.
 
-Exit codes as in profiler.cli: 0 ok, 1 unknown id or an unreadable history, 2 usage error.
+Exit codes as defined in profiler.cli_common: 0 ok, 1 unknown id or an unreadable history,
+2 usage error (an id that is not a positive whole number included).
 """
 
 from __future__ import annotations
@@ -9,11 +10,24 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from profiler.cli_common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    MAX_COUNT,
+    check_output,
+    int_option,
+    note,
+    run_id,
+    say,
+    terminal_safe,
+    top_count,
+)
+
 if TYPE_CHECKING:
     from profiler.history.store import HistoryEntry, HistoryStore
     from profiler.report.model import Report
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+list_limit = int_option(1, MAX_COUNT, "a number of runs")
 LIST_HEADERS = ["id", "date", "model", "device", "variant", "precision", "p50 ms", "error"]
 
 
@@ -51,7 +65,7 @@ def _add_list(commands: argparse._SubParsersAction) -> None:
                                  description="List saved runs, newest first.")
     parser.add_argument("--model", metavar="TEXT", help="only models whose name contains TEXT")
     parser.add_argument("--device", metavar="ID", help="only runs on this device, e.g. ov:CPU")
-    parser.add_argument("--limit", type=int, default=50, metavar="N",
+    parser.add_argument("--limit", type=list_limit, default=50, metavar="N",
                         help="at most N runs (default 50)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(command=_run_list)
@@ -70,9 +84,9 @@ def _run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"history": str(store.path), "runs": to_dict(entries)}, indent=1))
     elif not entries:
-        print(_empty_line(args, str(store.path)))
+        say(_empty_line(args, str(store.path)))
     else:
-        print("\n".join(list_table(entries)))
+        say("\n".join(list_table(terminal_safe(entries))))
     return EXIT_OK
 
 
@@ -107,30 +121,29 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "show", help="one saved run; -o writes its whole report",
         description="Show a saved run; -o writes the report it belongs to (all its runs).")
-    parser.add_argument("id", type=int, help="run id, from `history list`")
+    parser.add_argument("id", type=run_id, help="run id, from `history list`")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report; format from extension: .json .csv .md .html")
     parser.set_defaults(command=_run_show)
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from profiler.cli import _check_output_extension
     from profiler.cli_runtime import runs_summary
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
     from profiler.report.model import Report
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS)
+        check_output(args.output, EXPORT_EXTENSIONS)
     stored = _store().get_run(args.id)
     if args.output:
         write_report(stored.report, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        note(f"wrote {args.output}")
         return EXIT_OK
-    entry = stored.entry
-    print(f"run #{entry.id}, {local_time(entry.created)}, {entry.model_path or entry.model_name}")
+    entry = terminal_safe(stored.entry)
+    say(f"run #{entry.id}, {local_time(entry.created)}, {entry.model_path or entry.model_name}")
     if entry.model_sha256:
-        print(f"sha256 {entry.model_sha256}")
-    print(runs_summary(Report(model=stored.report.model, runs=[stored.run])))
+        say(f"sha256 {entry.model_sha256}")
+    say(runs_summary(terminal_safe(Report(model=stored.report.model, runs=[stored.run]))))
     return EXIT_OK
 
 
@@ -140,9 +153,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "compare", help="per-device and per-layer deltas between two saved runs (B - A)",
         description="Compare saved run B with run A, as `edgeprof-cli compare` does reports.")
-    parser.add_argument("a", type=int, metavar="ID_A", help="the reference run")
-    parser.add_argument("b", type=int, metavar="ID_B", help="the run to compare with it")
-    parser.add_argument("--top", type=int, default=10, metavar="N",
+    parser.add_argument("a", type=run_id, metavar="ID_A", help="the reference run")
+    parser.add_argument("b", type=run_id, metavar="ID_B", help="the run to compare with it")
+    parser.add_argument("--top", type=top_count, default=10, metavar="N",
                         help="per-layer changes to list (default 10)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="also write the comparison: .md .json or .txt")
@@ -150,17 +163,16 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from profiler.cli import _check_output_extension
-    from profiler.cli_runtime import COMPARISON_EXTENSIONS, _write_comparison
+    from profiler.cli_runtime import COMPARISON_EXTENSIONS, write_comparison
     from profiler.report.compare import comparison_text
 
     if args.output:
-        _check_output_extension(args.output, COMPARISON_EXTENSIONS)
+        check_output(args.output, COMPARISON_EXTENSIONS)
     comparison = _store().compare_runs(args.a, args.b, top=args.top)
-    print(comparison_text(comparison))
+    say(comparison_text(terminal_safe(comparison)))
     if args.output:
-        _write_comparison(comparison, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        write_comparison(comparison, args.output)
+        note(f"wrote {args.output}")
     return EXIT_OK
 
 
@@ -170,18 +182,18 @@ def _add_delete(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("delete", help="delete a saved run",
                                  description="Delete a saved run (and its report when no "
                                              "other run refers to it).")
-    parser.add_argument("id", type=int, help="run id, from `history list`")
+    parser.add_argument("id", type=run_id, help="run id, from `history list`")
     parser.set_defaults(command=_run_delete)
 
 
 def _run_delete(args: argparse.Namespace) -> int:
     _store().delete_run(args.id)
-    print(f"deleted run #{args.id}")
+    say(f"deleted run #{args.id}")
     return EXIT_OK
 
 
 def _run_path(args: argparse.Namespace) -> int:
-    print(_store().path)
+    say(str(_store().path))
     return EXIT_OK
 
 
@@ -193,5 +205,4 @@ def save_to_history(report: Report) -> None:
     try:
         HistoryStore().save_report(report)
     except ProfilerError as error:
-        print(f"warning: run not saved to the history: {error}; --no-history skips it",
-              file=sys.stderr)
+        note(f"warning: run not saved to the history: {error}; --no-history skips it")

@@ -1,8 +1,9 @@
 """``edgeprof-cli quantize``: build variants, measure them beside the FP32 model, explain them.
 
 Heavy imports happen inside the command function, so ``--help`` stays fast.
-Exit codes as in profiler.cli: 0 ok (also when some variants failed: their errors are in the
-report and on stderr), 1 when nothing at all could be measured, 2 usage error.
+Exit codes as defined in profiler.cli_common: 0 ok; 1 when any variant failed to build or any
+variant/device run failed (the report is still written, with every error in it); 2 usage
+error (a device that cannot read the model included).
 """
 
 from __future__ import annotations
@@ -11,12 +12,27 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from profiler.cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    MAX_COUNT,
+    check_output,
+    decibels,
+    int_option,
+    note,
+    positive_count,
+    say,
+    seconds,
+    terminal_safe,
+    thread_count,
+)
+
 if TYPE_CHECKING:
     from profiler.quant.session import QuantizeOptions
     from profiler.report.model import Report
 
-EXIT_OK, EXIT_FAILED = 0, 1
 HINTS_SHOWN = 3
+sample_count = int_option(1, MAX_COUNT, "a number of samples")
 
 
 def _add_cache(subparsers: argparse._SubParsersAction) -> None:
@@ -35,12 +51,12 @@ def _run_cache(args: argparse.Namespace) -> int:
 
     if args.clear:
         removed, freed = clear_cache()
-        print(f"removed {removed} cached variant(s), {size_bytes(freed)} freed")
-        return 0
+        say(f"removed {removed} cached variant(s), {size_bytes(freed)} freed")
+        return EXIT_OK
     info = cache_info()
-    print(f"{info.root}: {len(info.entries)} variant(s), {size_bytes(info.total_bytes)} "
-          f"of at most {size_bytes(info.max_cache_bytes)}")
-    return 0
+    say(f"{info.root}: {len(info.entries)} variant(s), {size_bytes(info.total_bytes)} "
+        f"of at most {size_bytes(info.max_cache_bytes)}")
+    return EXIT_OK
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +89,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval", metavar="SRC", dest="evaluation",
                         help="evaluation data for drift (default: the calibration data when "
                              "it is real, else random; random drift is indicative only)")
-    parser.add_argument("--samples", type=int, metavar="N",
+    parser.add_argument("--samples", type=sample_count, metavar="N",
                         help="calibration and evaluation samples (default: 100 for "
                              "calibration, 32 for evaluation)")
     parser.add_argument("--calibration-method", choices=("minmax", "entropy", "percentile"),
@@ -86,37 +102,52 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         "(default ImageNet 0.229,0.224,0.225)")
     parser.add_argument("--layout", choices=("nchw", "nhwc"),
                         help="image input layout (default: detected from the input's shape)")
-    parser.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
-                        help="input size for dynamic dims, e.g. --shape input=1x3x224x224")
+    from profiler.cli_inputs import add_input_options
+
+    add_input_options(parser)
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     stop = parser.add_mutually_exclusive_group()
-    stop.add_argument("--iterations", type=int, metavar="N", help="timed runs (fixed count)")
-    stop.add_argument("--duration", type=float, metavar="S", help="seconds of timed runs")
-    parser.add_argument("--max-time", type=float, default=60.0, metavar="S",
+    stop.add_argument("--iterations", type=positive_count, metavar="N",
+                      help="timed runs (fixed count)")
+    stop.add_argument("--duration", type=seconds, metavar="S", help="seconds of timed runs")
+    parser.add_argument("--max-time", type=seconds, default=60.0, metavar="S",
                         help="cap of the default adaptive stop (default 60 s)")
-    parser.add_argument("--threads", type=int, metavar="N", help="inference threads")
-    parser.add_argument("--drift-threshold-db", type=float, default=20.0, metavar="DB",
+    parser.add_argument("--threads", type=thread_count, metavar="N", help="inference threads")
+    parser.add_argument("--drift-threshold-db", type=decibels, default=20.0, metavar="DB",
                         help="per-layer drift: name the first layer whose SQNR falls below "
                              "this (default 20 dB)")
     parser.add_argument("--layer-drift", action=argparse.BooleanOptionalAction, default=True,
                         help="per-layer drift of ONNX variants (default on)")
     parser.add_argument("--cross-runtime", action="store_true",
                         help="also run the ONNX variants on ov:* devices")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
+    parser.add_argument("--timeout", type=seconds, default=300.0, metavar="S",
                         help="stop a worker silent this long (default 300 s)")
 
 
-def _floats(text: str | None, name: str) -> tuple[float, ...] | None:
+MAX_CHANNELS = 64
+
+
+def _floats(text: str | None, name: str, positive: bool = False) -> tuple[float, ...] | None:
+    """'0.5,0.5,0.5' -> finite numbers (above zero when ``positive``), a few per channel."""
+    import math
+
     from profiler.errors import UsageError
 
     if text is None:
         return None
+    parts = text.split(",")
     try:
-        return tuple(float(part) for part in text.split(","))
+        values = tuple(float(part) for part in parts[:MAX_CHANNELS + 1])
     except ValueError:
-        raise UsageError(f"{name} {text!r}: expected numbers like 0.485,0.456,0.406") from None
+        values = (math.nan,)
+    if len(parts) > MAX_CHANNELS or not all(math.isfinite(v) for v in values) or (
+            positive and not all(v > 0 for v in values)):
+        kind = "positive numbers" if positive else "numbers"
+        raise UsageError(f"{name} {text[:80]!r}: expected {kind} like 0.485,0.456,0.406 "
+                         f"(at most {MAX_CHANNELS})")
+    return values
 
 
 def _names(text: str | None) -> list[str]:
@@ -127,6 +158,7 @@ def quantize_options(args: argparse.Namespace) -> QuantizeOptions:
     from profiler.bench.profile import ProfileOptions, check_options
     from profiler.bench.protocol import StopRule
     from profiler.bench.supervisor import Limits
+    from profiler.cli_inputs import value_options
     from profiler.errors import UsageError
     from profiler.quant.data import IMAGENET_MEAN, IMAGENET_STD, ImageOptions
     from profiler.quant.session import DEFAULT_EVAL_SAMPLES, QuantizeOptions
@@ -138,7 +170,7 @@ def quantize_options(args: argparse.Namespace) -> QuantizeOptions:
         raise UsageError("--timeout must be positive")
     profile = ProfileOptions(threads=args.threads, limits=Limits(timeout_s=args.timeout),
                              stop=StopRule(iterations=args.iterations, duration_s=args.duration,
-                                           max_time_s=args.max_time))
+                                           max_time_s=args.max_time), **value_options(args))
     check_options(profile)
     build = VariantOptions(exclude_nodes=tuple(_names(args.exclude)),
                            calibration_method=args.calibration_method)
@@ -147,7 +179,7 @@ def quantize_options(args: argparse.Namespace) -> QuantizeOptions:
                                calibration_method=args.calibration_method,
                                calibration_samples=args.samples)
     image = ImageOptions(_floats(args.mean, "--mean") or IMAGENET_MEAN,
-                         _floats(args.std, "--std") or IMAGENET_STD,
+                         _floats(args.std, "--std", positive=True) or IMAGENET_STD,
                          args.layout.upper() if args.layout else None)
     return QuantizeOptions(
         variants=_names(args.variants) or None, devices=list(dict.fromkeys(args.device)),
@@ -162,16 +194,16 @@ def default_devices(model_path: str) -> list[str]:
 
 
 def run_quantize(args: argparse.Namespace) -> int:
-    from profiler.cli import _check_output_extension
-    from profiler.cli_runtime import ProgressPrinter, check_devices
+    from profiler.cli_runtime import ProgressPrinter, check_devices, check_formats
     from profiler.model.shapes import parse_shape_overrides
     from profiler.quant.session import quantize_model
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
+        check_output(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
     options = quantize_options(args)
     options.devices = options.devices or default_devices(args.model)
+    check_formats(options.devices, args.model)
     check_devices(options.devices)
     printer = ProgressPrinter(sys.stderr)
     try:
@@ -181,19 +213,25 @@ def run_quantize(args: argparse.Namespace) -> int:
         printer.close()
     if args.output:
         write_report(report, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        note(f"wrote {args.output}")
     else:
-        print(quantize_summary(report))
+        say(quantize_summary(terminal_safe(report)))
     return exit_code(report)
 
 
 def exit_code(report: Report) -> int:
+    """1 when nothing was measured, or when any variant build or variant/device run failed."""
     from profiler.bench.profile import run_failed
 
     for error in report.errors:
-        print(f"edgeprof-cli: {error}", file=sys.stderr)
+        note(f"edgeprof-cli: {error}")
     if not report.runs or all(run_failed(run) for run in report.runs):
-        print("edgeprof-cli: error: nothing could be measured", file=sys.stderr)
+        note("edgeprof-cli: error: nothing could be measured")
+        return EXIT_FAILED
+    failed = [f"{run.variant} @ {run.device}" for run in report.runs if run_failed(run)]
+    failed += [variant.id for variant in report.variants if variant.error]
+    if failed:
+        note(f"edgeprof-cli: error: {len(failed)} failed: {', '.join(failed)}")
         return EXIT_FAILED
     return EXIT_OK
 

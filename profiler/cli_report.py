@@ -1,16 +1,16 @@
 """``edgeprof-cli report IN.json -o OUT.html``: convert a saved report to another format.
 
 The report is validated on the way in (schema, version, field types), so a file from a newer
-version or with wrong types fails with one line naming the problem. Exit codes as in
-profiler.cli: 0 ok, 1 the report cannot be read, 2 usage error.
+version, with wrong types, non-finite numbers, or beyond the size and depth limits fails with
+one line naming the file and field. Exit codes as defined in profiler.cli_common: 0 ok, 1 the
+report cannot be read, 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-EXIT_OK = 0
+from profiler.cli_common import EXIT_OK, check_output, note
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -25,12 +25,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from profiler.cli import _check_output_extension
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
     from profiler.report.model import load_report
 
-    _check_output_extension(args.output, EXPORT_EXTENSIONS, ("input report", args.input))
+    check_output(args.output, EXPORT_EXTENSIONS, ("input report", args.input))
     write_report(load_report(args.input), args.output)
-    print(f"wrote {args.output}", file=sys.stderr)
+    note(f"wrote {args.output}")
     return EXIT_OK
 

@@ -136,6 +136,10 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
 
 
 def _check_not_newer(version: int, path: Path) -> None:
+    if version < 0:
+        raise HistoryError(
+            f"{path}: not an edgeprof history (schema {version}, which no edgeprof writes); "
+            "move the file aside (rename it) and a new history is started")
     if version > SCHEMA_VERSION:
         raise HistoryError(
             f"{path}: history written by a newer edgeprof (schema {version}; this version reads "

@@ -11,15 +11,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import math
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from profiler.bench.types import Run
+from profiler.errors import ReportError
 from profiler.history.paths import history_path
 from profiler.history.schema import (
     HistoryError,
@@ -30,14 +32,9 @@ from profiler.history.schema import (
     translated,
     write_transaction,
 )
-from profiler.report.compare import (
-    DEFAULT_TOP_LAYERS,
-    Comparison,
-    device_delta,
-    layer_deltas,
-    top_changes,
-)
-from profiler.report.model import Report, report_from_dict
+from profiler.report.compare import DEFAULT_TOP_LAYERS, Comparison, compare_runs
+from profiler.report.model import MAX_REPORT_BYTES, Report, report_from_dict
+from profiler.report.serialize import loads_strict
 
 __all__ = ["HistoryEntry", "HistoryError", "HistoryStore", "StoredRun", "UnknownRunError"]
 
@@ -51,7 +48,8 @@ class HistoryEntry:
 
     id: int
     created: str
-    """When the report was made, ISO 8601 in UTC."""
+    """When the run finished (the report's time for runs saved before runs recorded it), ISO
+    8601 in UTC."""
     model_name: str
     model_path: str
     model_sha256: str
@@ -69,6 +67,30 @@ class HistoryEntry:
 
 
 _ENTRY_COLUMNS = ", ".join(f"runs.{field.name}" for field in dataclasses.fields(HistoryEntry))
+_REAL = (float, int, type(None))
+_KIND_OF_HINT: dict[str, tuple[type, ...]] = {
+    "int": (int,), "str": (str,), "float | None": _REAL, "int | None": (int, type(None))}
+_ENTRY_TYPES = [(field.name, _KIND_OF_HINT[str(field.type)])
+                for field in dataclasses.fields(HistoryEntry)]
+"""Per listed column: the Python types a sound row holds (from HistoryEntry's hints)."""
+MAX_COLUMN_CHARS = 64 * 1024
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fits(value: object, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, float):
+        return float in kinds and math.isfinite(value)
+    if isinstance(value, str):
+        return str in kinds and len(value) <= MAX_COLUMN_CHARS
+    return (value is None and type(None) in kinds) or (_is_int(value) and int in kinds)
+
+
+def _kind_text(kinds: tuple[type, ...]) -> str:
+    names = {int: "an integer", float: "a number", str: "text", type(None): "empty"}
+    return " or ".join(names[kind] for kind in kinds if kind is not int or float not in kinds)
 
 
 @dataclass
@@ -126,7 +148,7 @@ class HistoryStore:
         with self._reading() as connection:
             if connection is None:
                 return []
-            return [HistoryEntry(*row) for row in connection.execute(sql, params)]
+            return [self._entry(row) for row in connection.execute(sql, params)]
 
     def get_entry(self, run_id: int) -> HistoryEntry:
         with self._reading() as connection:
@@ -134,7 +156,7 @@ class HistoryStore:
                                      (run_id,)).fetchone() if connection else None
         if row is None:
             raise self._unknown(run_id)
-        return HistoryEntry(*row)
+        return self._entry(row)
 
     def get_run(self, run_id: int) -> StoredRun:
         with self._reading() as connection:
@@ -144,9 +166,9 @@ class HistoryStore:
                 (run_id,)).fetchone() if connection else None
         if row is None:
             raise self._unknown(run_id)
-        entry, (run_index, encoding, body) = HistoryEntry(*row[:-3]), row[-3:]
+        entry, (run_index, encoding, body) = self._entry(row[:-3]), row[-3:]
         report = decode_report(encoding, body, f"{self.path} (run #{run_id})")
-        if not 0 <= run_index < len(report.runs):
+        if not _is_int(run_index) or not 0 <= run_index < len(report.runs):
             raise HistoryError(f"{self.path}: run #{run_id} points past its report's runs; "
                                f"delete it with `edgeprof-cli history delete {run_id}`")
         return StoredRun(entry, report, report.runs[run_index])
@@ -182,6 +204,18 @@ class HistoryStore:
             yield
         except (sqlite3.Error, OSError) as error:
             raise translated(error, self.path) from None
+
+    def _entry(self, row: Sequence[Any]) -> HistoryEntry:
+        """A listed row, its column types checked (SQLite stores any value in any column)."""
+        for (name, kinds), value in zip(_ENTRY_TYPES, row, strict=True):
+            if not _fits(value, kinds):
+                raise HistoryError(
+                    f"{self.path}: run #{_short(row[0])}: column {name} holds "
+                    f"{type(value).__name__} {_short(repr(value))}, not {_kind_text(kinds)} "
+                    f"(damaged); delete the run with `edgeprof-cli history delete`")
+        values: list[Any] = [float(v) if isinstance(v, int) and kinds == _REAL else v
+                             for (_, kinds), v in zip(_ENTRY_TYPES, row, strict=True)]
+        return HistoryEntry(*values)
 
     def _unknown(self, run_id: int) -> UnknownRunError:
         return UnknownRunError(f"no run #{run_id} in the history ({self.path}); "
@@ -239,7 +273,8 @@ def run_values(run: Run, report: Report) -> dict[str, Any]:
                memory.inference_peak_rss_bytes) if memory else 0
     model = report.model
     return {
-        "created": utc_iso(report.created), "model_name": model.name if model else "",
+        "created": utc_iso(run.finished or report.created),
+        "model_name": model.name if model else "",
         "model_path": run.model_path or (model.path if model else ""),
         "model_sha256": model.sha256 if model else "", "device": run.device,
         "variant": run.variant, "backend": run.backend, "precision": run.precision,
@@ -254,28 +289,44 @@ def encode_report(report: Report) -> bytes:
 
 
 def decode_report(encoding: str, body: bytes, source: str) -> Report:
+    """The stored report, inflated to at most MAX_REPORT_BYTES and parsed strictly."""
     if encoding != REPORT_ENCODING:
-        raise HistoryError(f"{source}: report stored as {encoding!r}, which this edgeprof "
-                           "cannot read; update edgeprof")
+        raise HistoryError(f"{source}: report stored as {_short(encoding)!r}, which this "
+                           "edgeprof cannot read; update edgeprof")
+    if not isinstance(body, bytes):
+        raise HistoryError(f"{source}: stored report is damaged (not a compressed body); "
+                           "delete the run")
     try:
-        data = json.loads(zlib.decompress(body).decode("utf-8"))
-    except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HistoryError(f"{source}: stored report is damaged ({error}); delete the run") \
-            from None
+        data = loads_strict(_inflate(body, source), source)
+    except ReportError as error:
+        raise HistoryError(f"{error}; delete the run") from None
     return report_from_dict(data, source)
 
 
+def _inflate(body: bytes, source: str) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(body, MAX_REPORT_BYTES + 1)
+    except zlib.error as error:
+        raise HistoryError(f"{source}: stored report is damaged ({error}); delete the run") \
+            from None
+    if len(data) > MAX_REPORT_BYTES or inflater.unconsumed_tail:
+        raise HistoryError(f"{source}: stored report inflates beyond {MAX_REPORT_BYTES} bytes "
+                           "(damaged); delete the run")
+    if not inflater.eof:
+        raise HistoryError(f"{source}: stored report is damaged (truncated); delete the run")
+    return data
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def compare_stored(a: StoredRun, b: StoredRun, top: int = DEFAULT_TOP_LAYERS) -> Comparison:
-    devices = [device_delta(a.run, b.run)]
-    if (a.run.device, a.run.variant) != (b.run.device, b.run.variant):
-        devices = [dataclasses.replace(devices[0], device=_pair(a.run.device, b.run.device),
-                                       variant=_pair(a.run.variant, b.run.variant))]
-    return Comparison(a_name=run_label(a.entry), b_name=run_label(b.entry), devices=devices,
-                      layers=top_changes(layer_deltas(a.run, b.run), top))
-
-
-def _pair(a: str, b: str) -> str:
-    return a if a == b else f"{a} -> {b}"
+    """Layer deltas only when both runs are of one model (see profiler.report.compare)."""
+    return compare_runs(a.run, b.run, a.report.model, b.report.model,
+                        (run_label(a.entry), run_label(b.entry)), top)
 
 
 def run_label(entry: HistoryEntry) -> str:

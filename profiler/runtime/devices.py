@@ -8,6 +8,7 @@ missing or fails to start only removes its devices and adds a note.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -267,3 +268,60 @@ def check_device(device_id: str, available: Sequence[DeviceInfo | str]) -> None:
     raise UsageError(
         f"unknown device {device_id!r}{hint}; available: {', '.join(ids) or 'none'}"
     )
+
+
+# Which model formats each runtime reads ------------------------------------------------------
+
+FORMAT_EXTENSIONS = {".onnx": "onnx", ".xml": "openvino-ir", ".tflite": "tflite"}
+"""Model file extension -> the format name ModelGraph and the report use."""
+BACKEND_FORMATS = {"onnxruntime": ("onnx",), "openvino": ("onnx", "openvino-ir", "tflite")}
+BACKEND_NAMES = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
+BACKEND_PREFIXES = {"ort": "onnxruntime", "ov": "openvino"}
+FORMAT_FILES = {"onnx": ".onnx", "openvino-ir": ".xml (OpenVINO IR)", "tflite": ".tflite"}
+
+
+def model_format(path: str) -> str:
+    """'model.xml' -> 'openvino-ir'; '' for an extension no runtime reads."""
+    return FORMAT_EXTENSIONS.get(os.path.splitext(path)[1].lower(), "")
+
+
+def device_backend(device_id: str) -> str:
+    """'ov:CPU' / 'pi5/ort:cuda' -> 'openvino' / 'onnxruntime'; '' for an unknown prefix."""
+    local = device_id.rsplit("/", 1)[-1]
+    return BACKEND_PREFIXES.get(local.split(":", 1)[0], "")
+
+
+def format_problem(device_id: str, fmt: str, model_name: str = "") -> str:
+    """Why ``device_id`` cannot run a model of format ``fmt`` (one sentence), or ''."""
+    backend = device_backend(device_id)
+    readable = BACKEND_FORMATS.get(backend)
+    if not fmt or readable is None or fmt in readable:
+        return ""
+    others = [prefix for prefix, other in BACKEND_PREFIXES.items()
+              if fmt in BACKEND_FORMATS[other]]
+    files = " and ".join(FORMAT_FILES[f] for f in readable)
+    hint = f"; use an {others[0]}:... device" if others else ""
+    subject = f"{device_id} cannot run {model_name}" if model_name else \
+        f"{device_id} cannot run this model"
+    return f"{subject}: {BACKEND_NAMES[backend]} reads only {files} files{hint}"
+
+
+def devices_for_format(devices: Sequence[DeviceInfo], fmt: str
+                       ) -> tuple[list[DeviceInfo], dict[str, str]]:
+    """The devices that can run a model of this format, and {id: reason} for the others."""
+    usable: list[DeviceInfo] = []
+    refused: dict[str, str] = {}
+    for device in devices:
+        problem = format_problem(device.id, fmt)
+        if problem:
+            refused[device.id] = problem
+        else:
+            usable.append(device)
+    return usable, refused
+
+
+def check_device_format(device_id: str, model_path: str) -> None:
+    """Raise UsageError when the device's runtime cannot read the model file's format."""
+    problem = format_problem(device_id, model_format(model_path), os.path.basename(model_path))
+    if problem:
+        raise UsageError(problem)

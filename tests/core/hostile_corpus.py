@@ -550,6 +550,77 @@ def report_hostile_strings(folder: Path) -> Made:
     return path, "&lt;script&gt;document.title="
 
 
+def _report_text(folder: Path, name: str, edit: Callable[[dict[str, object]], None]) -> str:
+    """Like _report_file, but json.dumps may write NaN/Infinity (allow_nan) as they are."""
+    data = _report_dict()
+    edit(data)
+    return _write(folder, name, json.dumps(data, allow_nan=True).encode())
+
+
+def report_negative_infinity(folder: Path) -> Made:
+    def edit(data: dict[str, object]) -> None:
+        data["analysis"]["totals"]["params"] = float("-inf")  # type: ignore[index]
+
+    path = _report_text(folder, "minus_inf.json", edit)
+    return path, "analysis.totals.params: not a finite number, -Infinity"
+
+
+def report_float_beyond_range(folder: Path) -> Made:
+    """1e999 is valid JSON; Python would read it as inf."""
+    def edit(data: dict[str, object]) -> None:
+        data["analysis"]["layers"][1]["flops"] = 12345  # type: ignore[index]
+
+    path = _report_text(folder, "1e999.json", edit)
+    text = Path(path).read_text().replace('"flops": 12345', '"flops": 1e999')
+    return _write(folder, "1e999.json", text.encode()), "a number beyond a float's range"
+
+
+def report_long_integer(folder: Path) -> Made:
+    path = _report_text(folder, "long_int.json",
+                        lambda d: d["model"].update(file_bytes=10**50))  # type: ignore[attr-defined]
+    return path, "model.file_bytes: an integer of more than 30 digits"
+
+
+def report_deep_environment(folder: Path) -> Made:
+    def edit(data: dict[str, object]) -> None:
+        nested: dict[str, object] = {}
+        for _ in range(200):
+            nested = {"k": nested}
+        data["environment"]["extra"] = nested  # type: ignore[index]
+
+    path = _report_text(folder, "deep_env.json", edit)
+    return path, "nested deeper than 64 levels"
+
+
+def report_long_op_type(folder: Path) -> Made:
+    def edit(data: dict[str, object]) -> None:
+        data["analysis"]["layers"][0]["op_type"] = "Conv" * 1_250_000  # type: ignore[index]
+
+    path = _report_text(folder, "long_op.json", edit)
+    return path, "analysis.layers[0].op_type: text of 5000000 characters"
+
+
+def report_socket(folder: Path) -> Made:
+    """A UNIX socket named like a report: opening it fails, reading it must not be tried."""
+    import socket
+
+    path = folder / "sock.json"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+    return str(path), "is not a regular file"
+
+
+def report_link_to_urandom(folder: Path) -> Made:
+    """An endless device behind a link: refused before any read."""
+    os.symlink("/dev/urandom", folder / "random.json")
+    return str(folder / "random.json"), "is not a regular file"
+
+
+def report_directory(folder: Path) -> Made:
+    (folder / "folder.json").mkdir()
+    return str(folder / "folder.json"), "is not a regular file"
+
+
 CASES: dict[str, Case] = {
     "onnx_empty": Case(onnx_empty, ERROR),
     "onnx_random_bytes": Case(onnx_random_bytes, ERROR),
@@ -610,4 +681,12 @@ CASES: dict[str, Case] = {
     "report_deep_nesting": Case(report_deep_nesting, ERROR, "report"),
     "report_huge_number": Case(report_huge_number, ERROR, "report"),
     "report_hostile_strings": Case(report_hostile_strings, ACCEPTED, "report"),
+    "report_negative_infinity": Case(report_negative_infinity, ERROR, "report"),
+    "report_float_beyond_range": Case(report_float_beyond_range, ERROR, "report"),
+    "report_long_integer": Case(report_long_integer, ERROR, "report"),
+    "report_deep_environment": Case(report_deep_environment, ERROR, "report"),
+    "report_long_op_type": Case(report_long_op_type, ERROR, "report"),
+    "report_socket": Case(report_socket, ERROR, "report"),
+    "report_link_to_urandom": Case(report_link_to_urandom, ERROR, "report"),
+    "report_directory": Case(report_directory, ERROR, "report"),
 }

@@ -78,8 +78,8 @@ def test_options_from_the_command_line() -> None:
     assert cli_quant.default_devices("m.xml") == ["ov:CPU"]
     with pytest.raises(UsageError, match="--mean"):
         cli_quant.quantize_options(_args("m.onnx", "--mean", "a,b"))
-    with pytest.raises(UsageError, match="--samples"):
-        cli_quant.quantize_options(_args("m.onnx", "--samples", "0"))
+    with pytest.raises(SystemExit):  # refused by the parser (exit 2), before any work
+        _args("m.onnx", "--samples", "0")
 
 
 def test_summary_on_stdout_and_progress_on_stderr(canned: None, tmp_path: Path,
@@ -137,3 +137,24 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli.main(["quantize", model, "--variants", "int3", "--device", "ort:cpu"]) == 2
     assert "unknown int3" in capsys.readouterr().err
     assert cli.main(["quantize", model, "-o", str(tmp_path / "out.pdf")]) == 2
+
+
+def test_one_failed_variant_run_exits_1_with_the_report_written(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The FP32 reference measures, the fp16 variant's run fails: CI must see exit 1."""
+    from profiler.bench.types import Run, RunError
+    from profiler.report.serialize import to_dict
+
+    runs = json.loads(canned_runs())
+    runs["fp16"] = to_dict(Run(device="", backend="fake", error=RunError("compile", "no fp16")))
+    monkeypatch.setenv("EDGEPROF_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(supervisor, "WORKER_ARGV",
+                        (sys.executable, "-c", CANNED_WORKER, json.dumps(runs)))
+    monkeypatch.setattr(drift_worker, "DRIFT_WORKER_ARGV",
+                        (sys.executable, "-c", CANNED_DRIFT, canned_drift()))
+    model, out = small_cnn(tmp_path / "cnn.onnx"), tmp_path / "out.json"
+    assert cli.main(["quantize", model, "--variants", "fp16", "--device", "ort:cpu",
+                     "--samples", "4", "-o", str(out)]) == 1
+    assert [run.error is None for run in load_report(str(out)).runs] == [True, False]
+    assert "1 failed: fp16 @ ort:cpu" in capsys.readouterr().err

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import stat
 from collections.abc import Callable
 
 from profiler.errors import UsageError
@@ -36,22 +38,47 @@ def render(report: Report, extension: str) -> str:
 
 
 def write_report(report: Report, path: str) -> None:
-    """Render by the extension of ``path`` and write atomically (temp file + rename): a failure
-    leaves no partial file and any previous file intact. Never writes over the model's files."""
+    """Render by the extension of ``path`` and write it with write_text. Never writes over
+    the model's files."""
     _refuse_model_file(report, path)
-    text = render(report, os.path.splitext(path)[1])
+    check_output_path(path)
+    write_text(render(report, os.path.splitext(path)[1]), path)
+
+
+def write_text(text: str, path: str) -> None:
+    """Write atomically (temp file + rename): a failure leaves no partial file and any
+    previous file intact. Never over a pipe, device, socket or folder (a rename would
+    replace it with a file)."""
+    check_output_path(path)
     data = text.encode("utf-8", "replace")  # lone surrogates (from a JSON file) become '?'
     directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    # A short name of our own: any legal output name still leaves room for it.
+    temporary = os.path.join(directory, f".edgeprof-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with open(temporary, "wb") as handle:
+        with open(temporary, "xb") as handle:
             handle.write(data)
         os.replace(temporary, path)
     except OSError as error:
-        raise UsageError(f"{path}: cannot write the report ({error.strerror or error})") from None
+        raise UsageError(f"{path}: cannot write ({error.strerror or error})") from None
     finally:
-        if os.path.exists(temporary):
+        if os.path.lexists(temporary):
             os.unlink(temporary)
+
+
+SPECIAL_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+                 (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                 (stat.S_ISBLK, "a device"))
+
+
+def check_output_path(path: str) -> None:
+    """Refuse an output that exists and is not a regular file (links are followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # not there yet (or unreachable: the write will say why)
+        return
+    for test, kind in SPECIAL_KINDS:
+        if test(mode):
+            raise UsageError(f"-o {path}: is {kind}, not a file; give a regular file name")
 
 
 def _refuse_model_file(report: Report, path: str) -> None:
