@@ -19,7 +19,7 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
            "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 KIND_COLOURS = {
     "compute": "#4e79a7", "fused": "#76b7b2", "reorder": "#f28e2b", "convert": "#b07aa1",
-    "quantize": "#59a14f", "inserted": "#e15759", "opaque": "#9c755f",
+    "quantize": "#59a14f", "inserted": "#e15759", "opaque": "#9c755f", "copy": "#edc948",
 }
 TEXT = "#1f2328"
 MUTED = "#59636e"

@@ -71,7 +71,12 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def actual_precision(self) -> str:
-        """The precision that ran (e.g. "bf16" for an FP32 model on an AMX CPU)."""
+        """The arithmetic that ran (e.g. "bf16" for an FP32 model on an AMX CPU), whatever the
+        weights' storage precision."""
+
+    def weight_precision(self) -> str:
+        """How most weight elements are stored (f32, f16, i8, i4...); '' when unknown."""
+        return ""
 
     @abc.abstractmethod
     def device_name(self) -> str:
@@ -159,6 +164,8 @@ class ModelIndex:
         self.graph_inputs = graph_inputs
         self.aliases = aliases or {}
         """Other names of nodes (e.g. OpenVINO friendly names) -> the profiler's node name."""
+        self.body_parent: dict[str, str] = {}
+        """Nodes inside If/Loop/Scan bodies -> the control-flow node whose body holds them."""
         self.producer: dict[str, str] = {}
         self.consumers: dict[str, list[str]] = {}
         for node in nodes:
@@ -172,7 +179,9 @@ class ModelIndex:
         nodes = [ModelNodeRef(n.name, n.op_type, list(n.inputs), list(n.outputs))
                  for n in graph.nodes]
         fixed = set(graph.constants) | set(graph.folded)
-        return cls(nodes, fixed, {t.name for t in graph.inputs}, aliases)
+        index = cls(nodes, fixed, {t.name for t in graph.inputs}, aliases)
+        index.body_parent = body_parents(graph)
+        return index
 
     def is_fixed(self, name: str) -> bool:
         """A node whose every output is a constant: it does not run per inference."""
@@ -201,6 +210,16 @@ class ModelIndex:
 
     def ordered(self, names: set[str]) -> list[str]:
         return sorted(names, key=lambda n: self.position.get(n, len(self.nodes)))
+
+
+def body_parents(graph: Any) -> dict[str, str]:
+    """Every node inside a control-flow body (at any depth) -> its immediate parent node."""
+    parents: dict[str, str] = {}
+    for node in graph.nodes:
+        for body in node.subgraphs.values():
+            parents.update((inner.name, node.name) for inner in body.nodes)
+            parents.update(body_parents(body))
+    return parents
 
 
 def onnx_model_index(path: str) -> ModelIndex:
@@ -254,10 +273,12 @@ def apply_claims(layers: list[Any], index: ModelIndex, claims: Claims) -> None:
 
 
 def finish_profile(layers: list[Any], index: ModelIndex, e2e_ms: list[float],
-                   iterations: int, notes: list[str]) -> LayerProfile:
-    """Totals, coverage against the pass's median end-to-end latency, unmapped nodes."""
+                   iterations: int, notes: list[str], statistic: str = "median") -> LayerProfile:
+    """Totals, coverage against the pass's end-to-end latency (the layers' ``statistic``:
+    median, or mean where the runtime only gives means), unmapped nodes."""
     total_ms = sum(layer.time_ms for layer in layers)
-    median_ms = float(np.median(e2e_ms)) if e2e_ms else 0.0
+    summarise = np.mean if statistic == "mean" else np.median
+    reference_ms = float(summarise(e2e_ms)) if e2e_ms else 0.0
     claimed = {name for layer in layers for name in layer.model_nodes}
     unmapped = [name for name in index.compute_nodes() if name not in claimed]
     notes = list(notes)
@@ -268,8 +289,43 @@ def finish_profile(layers: list[Any], index: ModelIndex, e2e_ms: list[float],
             f"{len(unmapped)} compute node(s) of the model are claimed by no runtime layer "
             f"(folded into another layer, constant-folded, or inside an opaque subgraph): {shown}"
         )
+    coverage = total_ms / reference_ms if reference_ms > 0 else 0.0
     return LayerProfile(
-        layers=layers, total_layer_ms=total_ms,
-        coverage=total_ms / median_ms if median_ms > 0 else 0.0,
+        layers=layers, total_layer_ms=total_ms, coverage=coverage,
+        coverage_flag=coverage_flag(coverage) if layers else "", statistic=statistic,
         iterations=iterations, unmapped_model_nodes=unmapped, notes=notes,
     )
+
+
+def rebase_coverage(profile: LayerProfile, reference_ms: float) -> None:
+    """Coverage against the latency pass's figure: the profiler's own overhead (ONNX Runtime
+    writes three trace events a node) slows the layer pass's end-to-end time, not the layers'
+    kernel times, so the latency the user reads is the honest denominator."""
+    if reference_ms <= 0 or not profile.layers:
+        return
+    profile.coverage = profile.total_layer_ms / reference_ms
+    profile.coverage_flag = coverage_flag(profile.coverage)
+    profile.coverage_reference = "latency pass"
+
+
+COVERAGE_RANGE = (0.80, 1.25)
+"""Sum of per-layer medians / end-to-end median inside which the layer figures add up."""
+
+
+def coverage_flag(coverage: float) -> str:
+    low, high = COVERAGE_RANGE
+    if coverage < low:
+        return "low"
+    return "high" if coverage > high else ""
+
+
+def coverage_warning(profile: LayerProfile) -> str:
+    """A plain-words warning when the layer times do not add up to the end-to-end time."""
+    if not profile.coverage_flag:
+        return ""
+    cause = ("time outside the layers: runtime overhead, thread wake-ups, copies"
+             if profile.coverage_flag == "low" else "profiling overhead or noise")
+    return (f"per-layer times sum to {100 * profile.coverage:.0f} % of the end-to-end "
+            f"{profile.statistic}: "
+            f"the layer figures are distorted ({cause}); compare layers with each other, "
+            "not with the total")

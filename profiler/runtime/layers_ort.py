@@ -1,23 +1,21 @@
 """ONNX Runtime per-layer profile: the Chrome-trace JSON, mapped back to the model's nodes.
 
-``end_profiling()`` writes a JSON list of trace events. Node events have ``cat`` "Node", a
-``name`` "<node name>_kernel_time", ``dur`` in microseconds and ``args`` with ``op_name``,
-``provider`` and ``input_type_shape``; "Session" events named "model_run" bracket each run.
-Unnamed nodes are called "<op_type>_<index>", as the profiler names them.
+The trace (profiler.runtime.ort_trace) gives each runtime node's kernel time per run; a layer's
+time is the median over the counted runs, like the end-to-end figure.
 
 Graph optimisation renames and fuses nodes. The optimised model (written during the profiling
 session) shows each runtime node's inputs and outputs: an output that is an original tensor
-anchors the node there; NCHWc nodes are named after the original tensor they produced
-("r2_nchwc"). A node covers the original nodes between its inputs and its anchor. NCHWc
-convolutions that later absorbed an Add (their 4th input) and an activation are extended
-forward until every input is used.
+anchors the node there (also through inserted reshapes and reorders after it); NCHWc nodes are
+named after the original tensor they produced ("r2_nchwc", "b1_bn_nchwc" for a BatchNormalization
+run as a depthwise Conv); other fusions after the node they replace ("mul0/QuickGeluFusion/").
+A node covers the original nodes between its inputs and its anchor. NCHWc convolutions that
+absorbed an Add (their 4th input) and an activation are extended forward past the Add.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,80 +28,43 @@ from profiler.runtime.backend import (
     fill_gaps,
     finish_profile,
 )
+from profiler.runtime.ort_trace import TraceNode, read_trace, trace_nodes
 
-KERNEL_SUFFIX = "_kernel_time"
-NAME_SUFFIX = re.compile(r"(_nchwc|_token_\d+)$")
+__all__ = ["OptGraph", "build_ort_profile", "read_trace", "trace_nodes"]
+
+TOKEN_SUFFIX = re.compile(r"_token_\d+$")
+NCHWC_SUFFIX = re.compile(r"_nchwc$")
+NCHWC_OP_SUFFIX = re.compile(r"_(bn|mul|add)$")
+"""After "_nchwc": a BatchNormalization/Mul/Add the NCHWc transformer turned into a Conv."""
+FUSION_SUFFIX = re.compile(r"/[^/]*Fusion[^/]*/?$")
+"""Fusions name their node after the node they replace: "<node>/QuickGeluFusion/"."""
 REORDER_OPS = frozenset({"ReorderInput", "ReorderOutput"})
 COPY_OPS = frozenset({"MemcpyToHost", "MemcpyFromHost"})
+LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten"})
+"""Ops an optimiser inserts to change a tensor's layout (e.g. around a Gemm from MatMul+Add)."""
+PASS_THROUGH_KINDS = frozenset({"reorder", "copy", "inserted", "opaque"})
 QUANTIZE_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"})
 OPAQUE_NAME = re.compile(
     r"ExecutionProvider_|EP-subgraph|TRTKernel|FusedNode|_subgraph_|^CoreML_|^QNN_|MIGraphX_"
 )
 """Nodes compiled by an execution provider: one kernel for a whole subgraph."""
 MAX_EXTENSION_STEPS = 4
-TRACE_PRECISIONS = {
-    "float": "f32", "float16": "f16", "bfloat16": "bf16", "double": "f64", "int8": "i8",
-    "uint8": "u8", "int16": "i16", "uint16": "u16", "int32": "i32", "int64": "i64",
-    "bool": "boolean",
-}
+NCHWC_DOMAIN = "com.microsoft.nchwc"
 
 
-@dataclass
-class TraceNode:
-    """One runtime node's kernel time summed over the counted runs."""
-
-    name: str
-    op_type: str = ""
-    provider: str = ""
-    precision: str = ""
-    total_us: float = 0.0
-
-
-def read_trace(path: str) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
-    events = data.get("traceEvents", []) if isinstance(data, dict) else data
-    return [e for e in events if isinstance(e, dict)]
-
-
-def _run_windows(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
-    return sorted((float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0)))
-                  for e in events if e.get("cat") == "Session" and e.get("name") == "model_run")
-
-
-def _in_windows(ts: float, starts: list[float], windows: list[tuple[float, float]]) -> bool:
-    position = bisect.bisect_right(starts, ts) - 1
-    return position >= 0 and ts <= windows[position][1]
-
-
-def _precision(args: dict[str, Any]) -> str:
-    shapes = args.get("input_type_shape") or []
-    if shapes and isinstance(shapes[0], dict) and shapes[0]:
-        return TRACE_PRECISIONS.get(next(iter(shapes[0])), "")
-    return ""
-
-
-def trace_nodes(events: list[dict[str, Any]], skip_runs: int = 1) -> tuple[list[TraceNode], int]:
-    """Kernel times per node (in execution order) over the runs after the first ``skip_runs``,
-    and how many runs were counted."""
-    windows = _run_windows(events)[skip_runs:]
-    starts = [start for start, _ in windows]
-    nodes: dict[str, TraceNode] = {}
-    seen: dict[str, int] = {}
-    for event in events:
-        name = str(event.get("name", ""))
-        if event.get("cat") != "Node" or not name.endswith(KERNEL_SUFFIX):
-            continue
-        if windows and not _in_windows(float(event["ts"]), starts, windows):
-            continue
-        args = event.get("args") or {}
-        key = name[: -len(KERNEL_SUFFIX)]
-        node = nodes.setdefault(key, TraceNode(
-            key, str(args.get("op_name", "")), str(args.get("provider", "")), _precision(args)))
-        node.total_us += float(event.get("dur", 0))
-        seen[key] = seen.get(key, 0) + 1
-    runs = len(windows) if windows else max(seen.values(), default=0)
-    return list(nodes.values()), runs
+def name_candidates(name: str) -> Iterator[tuple[str, bool]]:
+    """Names a runtime node may stand for, most specific first, each with whether it may be
+    a node name (True) or only a tensor name (False: "r2_nchwc" is named after tensor r2)."""
+    candidate, node_ok = name, True
+    yield candidate, node_ok
+    for pattern, node_ok_after in ((TOKEN_SUFFIX, node_ok), (FUSION_SUFFIX, True),
+                                   (NCHWC_SUFFIX, False)):
+        shorter = pattern.sub("", candidate)
+        if shorter != candidate and shorter:
+            candidate, node_ok = shorter, node_ok_after
+            yield candidate, node_ok
+            if pattern is NCHWC_SUFFIX and NCHWC_OP_SUFFIX.search(candidate):
+                yield NCHWC_OP_SUFFIX.sub("", candidate), False
 
 
 @dataclass
@@ -117,17 +78,19 @@ class OptNode:
 
 
 class OptGraph:
-    """The optimised model ORT wrote: its nodes by name and its constant tensors."""
+    """The optimised model ORT wrote: its nodes (in order, and by name) and constant tensors."""
 
     def __init__(self, model: Any) -> None:
         graph = model.graph
         self.constants = {t.name for t in graph.initializer}
+        self.nodes: list[OptNode] = []
         self.by_name: dict[str, OptNode] = {}
         for proto in graph.node:
             activation = next((a.s.decode("utf-8", "replace") for a in proto.attribute
                                if a.name == "activation" and a.s), "")
             node = OptNode(proto.name, proto.op_type, proto.domain, list(proto.input),
                            list(proto.output), activation)
+            self.nodes.append(node)
             if proto.name:
                 self.by_name[proto.name] = node
             if proto.op_type == "Constant":
@@ -149,10 +112,32 @@ class _Mapper:
         self.claims: Claims = {}
         self.anchors: dict[str, str] = {}
         """Optimised-graph tensor -> the original tensor it holds (layout aside)."""
+        self.later: dict[str, str] = self._downstream_anchors()
+        """Optimised-graph tensor -> the original tensor a pass-through after it produces."""
+
+    def _downstream_anchors(self) -> dict[str, str]:
+        """A reorder or inserted reshape that writes an original tensor: its input holds it."""
+        later: dict[str, str] = {}
+        for node in reversed(self.opt.nodes if self.opt else []):
+            if not node.inputs or not node.outputs or not self._is_pass_through(node):
+                continue
+            output = node.outputs[0]
+            target = output if output in self.index.producer else later.get(output)
+            if target is not None:
+                later[node.inputs[0]] = target
+        return later
+
+    def _is_pass_through(self, node: OptNode) -> bool:
+        if node.op_type in REORDER_OPS or node.op_type in COPY_OPS:
+            return True
+        return node.op_type in LAYOUT_OPS and self._resolve_name(node.name)[0] is None
 
     def map_layer(self, position: int, layer: RuntimeLayer) -> None:
         opt_node = self.opt.by_name.get(layer.name) if self.opt else None
-        if layer.kind in ("reorder", "inserted", "opaque"):
+        if layer.kind == "compute" and layer.layer_type in LAYOUT_OPS and \
+                self._resolve_name(layer.name)[0] is None:
+            layer.kind = "reorder"  # inserted by an optimiser (around a Gemm, NCHWc Add)
+        if layer.kind in PASS_THROUGH_KINDS:
             self._pass_through(opt_node)
             return
         nodes, anchor = self._seeds(layer.name, opt_node)
@@ -183,9 +168,10 @@ class _Mapper:
         seeds: set[str] = set()
         anchor: str | None = None
         for output in opt_node.outputs if opt_node else []:
-            if output in self.index.producer:
-                seeds.add(self.index.producer[output])
-                anchor = anchor or output
+            original = output if output in self.index.producer else self.later.get(output)
+            if original is not None:
+                seeds.add(self.index.producer[original])
+                anchor = anchor or original
         node, named = self._resolve_name(name)
         if node is not None:
             seeds.add(node)
@@ -194,20 +180,17 @@ class _Mapper:
 
     def _resolve_name(self, name: str) -> tuple[str | None, str | None]:
         """'n3' -> node n3; 'r2_nchwc' -> producer of tensor r2 (NCHWc nodes are named by
-        their output)."""
-        candidate, stripped = name, False
-        while candidate:
-            if candidate in self.index.by_name and not stripped:
+        their output); 'mul0/QuickGeluFusion/' -> node mul0."""
+        for candidate, node_ok in name_candidates(name):
+            if node_ok and candidate in self.index.by_name:
                 node = self.index.by_name[candidate]
                 return node.name, next((t for t in node.outputs if t), None)
             if candidate in self.index.producer:
                 return self.index.producer[candidate], candidate
-            node_name = self.index.resolve(candidate, strip=False)
+            node_name = self.index.resolve(candidate, strip=False) if node_ok else None
             if node_name is not None:
                 return node_name, next((t for t in self.index.by_name[node_name].outputs if t),
                                        None)
-            shorter = NAME_SUFFIX.sub("", candidate)
-            candidate, stripped = (shorter, True) if shorter != candidate else ("", stripped)
         return None, None
 
     def _inputs(self, opt_node: OptNode) -> tuple[set[str], bool]:
@@ -231,7 +214,10 @@ class _Mapper:
             return set()  # walking back without known inputs could claim other layers' nodes
         region, frontier = self._region(anchor, inputs)
         unused = inputs - frontier
-        added, anchor = self._extend(anchor, region, inputs, unused, opt_node.activation)
+        fused_add = (opt_node.domain == NCHWC_DOMAIN and len(opt_node.inputs) > 3
+                     and bool(opt_node.inputs[3]))
+        added, anchor = self._extend(anchor, region, inputs, unused, fused_add,
+                                     opt_node.activation)
         if opt_node.outputs:
             self.anchors[opt_node.outputs[0]] = anchor
         return region | added
@@ -257,13 +243,14 @@ class _Mapper:
         return nodes, frontier
 
     def _extend(self, anchor: str, region: set[str], inputs: set[str], unused: set[str],
-                activation: str) -> tuple[set[str], str]:
+                fused_add: bool, activation: str) -> tuple[set[str], str]:
         """Follow the anchor forward through nodes that read the unused inputs (an Add fused
-        into a convolution), then through the fused activation."""
+        into a convolution, even one adding the convolution's own input), then through the
+        fused activation."""
         added: set[str] = set()
         known = set(inputs) | {t for n in region for t in self.index.by_name[n].outputs}
         for _ in range(MAX_EXTENSION_STEPS):
-            if not unused:
+            if not unused and not (fused_add and not added):
                 break
             step = self._sole_reader(anchor, known)
             if step is None:
@@ -292,12 +279,12 @@ def _layer(node: TraceNode, runs: int, opt: OptGraph | None) -> RuntimeLayer:
     opt_node = opt.by_name.get(node.name) if opt else None
     kernel = f"{opt_node.domain}:{node.op_type}" if opt_node and opt_node.domain else node.op_type
     layer = RuntimeLayer(name=node.name, layer_type=node.op_type, kernel=kernel,
-                      precision=node.precision, provider=node.provider,
-                      time_ms=node.total_us / 1000.0 / max(runs, 1))
+                         precision=node.precision, provider=node.provider,
+                         time_ms=node.median_ms(runs))
     if node.op_type in REORDER_OPS:
         layer.kind = "reorder"
     elif node.op_type in COPY_OPS:
-        layer.kind = "inserted"
+        layer.kind = "copy"
     elif OPAQUE_NAME.search(node.name) or OPAQUE_NAME.search(node.op_type):
         layer.kind = "opaque"
     return layer
@@ -318,8 +305,35 @@ def build_ort_profile(events: list[dict[str, Any]], opt: OptGraph | None, index:
         notes.append("the optimised model was not available (an execution provider compiled "
                      "part of the graph); fused nodes are mapped by name only")
     apply_claims(layers, index, mapper.claims)
+    notes.extend(_nest_bodies(layers, index.body_parent))
     notes.extend(_provider_notes(layers))
     return finish_profile(layers, index, e2e_ms, runs, notes)
+
+
+def _nest_bodies(layers: list[RuntimeLayer], parents: dict[str, str]) -> list[str]:
+    """Nodes that ran inside an If/Loop/Scan body are their own model node; the control-flow
+    node keeps only its own time (its trace span also holds its body's kernels, which would
+    otherwise count twice)."""
+    if not parents:
+        return []
+    children_ms: dict[str, float] = {}
+    nested = 0
+    for layer in layers:
+        parent = parents.get(layer.name)
+        if parent is None:
+            continue
+        children_ms[parent] = children_ms.get(parent, 0.0) + layer.time_ms
+        if not layer.model_nodes and layer.kind == "inserted":
+            layer.model_nodes, layer.kind = [layer.name], "compute"
+        nested += 1
+    for layer in layers:
+        inner_ms = children_ms.get(layer.name)
+        if inner_ms is not None:
+            layer.time_ms = max(0.0, layer.time_ms - inner_ms)
+    if not nested:
+        return []
+    return [f"{nested} layer(s) ran inside If/Loop/Scan bodies; each control-flow layer shows "
+            "its own time only (branch selection, copies, profiling of its body)"]
 
 
 def _opaque(layers: list[RuntimeLayer], index: ModelIndex, claims: Claims) -> list[str]:

@@ -11,9 +11,10 @@ ModelIndex.resolve maps them to the profiler's node names.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from profiler.bench.types import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
@@ -24,6 +25,7 @@ from profiler.runtime.backend import (
     fill_gaps,
     finish_profile,
 )
+from profiler.runtime.precision import dominant_storage, layer_precision, majority
 
 SKIPPED_LAYER_TYPES = frozenset({"Input", "Output", "Const", "Parameter", "Result", "Constant"})
 MATRIX_LAYER_TYPES = frozenset(
@@ -32,7 +34,6 @@ MATRIX_LAYER_TYPES = frozenset(
      "FullyConnectedCompressed", "RNNSeq", "RNNCell"}
 )
 """Layers whose precision decides what 'the model ran in' means."""
-UNKNOWN_PRECISIONS = frozenset({"", "undefined", "unspecified", "dynamic"})
 QUANTIZE_LAYER_TYPES = frozenset({"FakeQuantize", "Quantize", "Dequantize"})
 
 
@@ -80,23 +81,72 @@ def counter_layers(profiling_info: Any) -> list[OvLayerInfo]:
             for info in profiling_info]
 
 
-def add_counters(totals_ms: dict[str, float], profiling_info: Any) -> None:
-    """Add one inference's executed-layer times (ms) to ``totals_ms``."""
-    for info in profiling_info:
-        if str(info.status).rsplit(".", 1)[-1] != "EXECUTED":
-            continue
-        elapsed_ms = info.real_time.total_seconds() * 1000.0
-        totals_ms[info.node_name] = totals_ms.get(info.node_name, 0.0) + elapsed_ms
+@dataclass
+class CounterLog:
+    """Each executed layer's counter read after the warm-up and after every timed inference.
+
+    The CPU plugin's counters are running means since compile, kept in whole microseconds: the
+    mean over the timed inferences alone follows from the first and last readings, but single
+    inferences cannot be told apart (a difference of two readings is off by up to n us), so
+    its statistic is the mean. Other plugins report the last inference: the median is used."""
+
+    running_mean: bool
+    readings_ms: dict[str, list[float]] = field(default_factory=dict)
+    reads: int = 0
+
+    def add(self, profiling_info: Any) -> None:
+        self.reads += 1
+        for info in profiling_info:
+            if str(info.status).rsplit(".", 1)[-1] != "EXECUTED":
+                continue
+            elapsed_ms = info.real_time.total_seconds() * 1000.0
+            self.readings_ms.setdefault(info.node_name, []).append(elapsed_ms)
+
+    @property
+    def statistic(self) -> str:
+        return "mean" if self.running_mean else "median"
+
+    def layer_times_ms(self) -> dict[str, float]:
+        """Each layer's time per timed inference (the first reading is the warm-up's)."""
+        return {name: self._time_ms(readings) for name, readings in self.readings_ms.items()}
+
+    def _time_ms(self, readings: list[float]) -> float:
+        timed = self.reads - 1
+        if timed < 1 or not readings:
+            return 0.0
+        if self.running_mean:  # total after n inferences = n x running mean
+            total_ms = self.reads * readings[-1] - (self.reads - len(readings) + 1) * readings[0]
+            return max(total_ms, 0.0) / timed
+        return median_ms(readings[1:] if len(readings) == self.reads else readings, timed)
+
+
+def median_ms(samples_ms: list[float], iterations: int) -> float:
+    """Median over the pass's iterations; an iteration without a sample counts as 0."""
+    padded = list(samples_ms) + [0.0] * max(0, iterations - len(samples_ms))
+    return float(np.median(padded)) if padded else 0.0
 
 
 def majority_precision(layers: list[OvLayerInfo]) -> str | None:
-    """The runtime precision most matrix layers (Convolution, FullyConnected...) ran in."""
-    counts = Counter(
-        layer.precision.lower() for layer in layers
-        if layer.layer_type in MATRIX_LAYER_TYPES
-        and layer.precision.lower() not in UNKNOWN_PRECISIONS
-    )
-    return counts.most_common(1)[0][0] if counts else None
+    """The precision most matrix layers (Convolution, FullyConnected...) computed in, read from
+    their kernel names first (runtimePrecision follows the stored weights)."""
+    found = majority((layer_precision(layer.exec_type, layer.precision), 1.0)
+                     for layer in layers if layer.layer_type in MATRIX_LAYER_TYPES)
+    return found or None
+
+
+def weight_storage_precision(model: Any) -> str:
+    """How most weight elements are stored in the model OpenVINO read (f32, f16, i8, i4...)."""
+    counts: dict[str, int] = {}
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Constant" or op.get_output_size() != 1:
+            continue
+        shape = op.get_output_partial_shape(0)
+        if not shape.is_static or shape.rank.get_length() < 2:
+            continue  # scalars and 1-D constants are shapes, axes and biases, not weights
+        elements = int(np.prod([d.get_length() for d in shape])) if len(shape) else 1
+        name = op.get_output_element_type(0).get_type_name()
+        counts[name] = counts.get(name, 0) + elements
+    return dominant_storage(counts)
 
 
 def _kind(layer: OvLayerInfo, mapped: list[str]) -> str:
@@ -109,17 +159,19 @@ def _kind(layer: OvLayerInfo, mapped: list[str]) -> str:
     return "compute"
 
 
-def build_ov_profile(layers: list[OvLayerInfo], totals_ms: dict[str, float], iterations: int,
-                     index: ModelIndex, e2e_ms: list[float], device: str) -> LayerProfile:
-    """RuntimeLayers mapped to model nodes, with times averaged over ``iterations``."""
-    chosen = _chosen_layers(layers, totals_ms, index)
+def build_ov_profile(layers: list[OvLayerInfo], times_ms: dict[str, float], iterations: int,
+                     index: ModelIndex, e2e_ms: list[float], device: str,
+                     statistic: str = "median") -> LayerProfile:
+    """RuntimeLayers mapped to model nodes; ``times_ms`` holds each executed layer's time per
+    inference over ``iterations`` (``statistic``: 'median' or 'mean', see CounterLog)."""
+    chosen = _chosen_layers(layers, times_ms, index)
     result: list[RuntimeLayer] = []
     claims: Claims = {}
     for layer, mapped in chosen:
         result.append(RuntimeLayer(
             name=layer.name, layer_type=layer.layer_type, kernel=layer.exec_type,
-            precision=layer.precision, provider=device,
-            time_ms=totals_ms.get(layer.name, 0.0) / max(iterations, 1),
+            precision=layer_precision(layer.exec_type, layer.precision), provider=device,
+            time_ms=times_ms.get(layer.name, 0.0),
             kind=_kind(layer, mapped),
         ))
         for node in mapped:
@@ -127,19 +179,24 @@ def build_ov_profile(layers: list[OvLayerInfo], totals_ms: dict[str, float], ite
     fill_gaps(index, claims)
     apply_claims(result, index, claims)
     notes = _opaque_notes(result, device)
-    return finish_profile(result, index, e2e_ms, iterations, notes)
+    return finish_profile(result, index, e2e_ms, iterations, notes, statistic)
 
 
-def _chosen_layers(layers: list[OvLayerInfo], totals_ms: dict[str, float],
+def _chosen_layers(layers: list[OvLayerInfo], times_ms: dict[str, float],
                    index: ModelIndex) -> list[tuple[OvLayerInfo, list[str]]]:
     """Executed layers, plus layers that did not run (in-place, folded) but are the only
-    ones to name some compute node; in runtime-model order."""
+    ones to name some compute node that no executed layer covers, even as a gap (a MatMul's
+    weight Transpose names the MatMul its FullyConnected ran); in runtime-model order."""
     candidates = [(layer, _mapped_nodes(layer, index)) for layer in layers
                   if layer.layer_type not in SKIPPED_LAYER_TYPES]
-    executed = {n for layer, mapped in candidates if layer.name in totals_ms for n in mapped}
+    claims: Claims = {}
+    for position, (layer, mapped) in enumerate(candidates):
+        for node in mapped if layer.name in times_ms else []:
+            claim(claims, index, node, position)
+    fill_gaps(index, claims)
     return [(layer, mapped) for layer, mapped in candidates
-            if layer.name in totals_ms
-            or any(index.is_compute(n) and n not in executed for n in mapped)]
+            if layer.name in times_ms
+            or any(index.is_compute(n) and n not in claims for n in mapped)]
 
 
 def _mapped_nodes(layer: OvLayerInfo, index: ModelIndex) -> list[str]:
@@ -162,7 +219,9 @@ def openvino_model_index(model: Any, path: str) -> ModelIndex:
     if path.lower().endswith(".onnx"):
         from profiler.runtime.backend import onnx_model_index
 
-        return onnx_model_index(path)
+        index = onnx_model_index(path)
+        index.aliases.update(decomposition_aliases(model, index))
+        return index
     from profiler.model.openvino_graph import build_graph
 
     graph = build_graph(model, rename_generated=path.lower().endswith(".tflite"))
@@ -171,3 +230,37 @@ def openvino_model_index(model: Any, path: str) -> ModelIndex:
     aliases = {op.get_friendly_name(): node.name for op, node in zip(ops, graph.nodes, strict=False)
                if op.get_friendly_name() != node.name}
     return ModelIndex.from_graph(graph, aliases)
+
+
+def decomposition_aliases(model: Any, index: ModelIndex) -> dict[str, str]:
+    """Friendly names of the ops OpenVINO's ONNX reader made from one node (an LSTM becomes
+    Transposes around an LSTMSequence; LayerNormalization an MVN, Multiply and Add) -> that
+    node. The reader names the last op of a node's decomposition after the node (or its
+    output); the ops before it with generated names lead only to it."""
+    owners: dict[str, set[str]] = {}
+    aliases: dict[str, str] = {}
+    for op in reversed(list(model.get_ordered_ops())):
+        if op.get_type_name() in ("Parameter", "Result", "Constant"):
+            continue
+        name = op.get_friendly_name()
+        own = _own_node(op, index)
+        if own is not None:
+            owners[name] = {own}
+            continue
+        readers = {target.get_node().get_friendly_name() for output in op.outputs()
+                   for target in output.get_target_inputs()
+                   if target.get_node().get_type_name() != "Result"}
+        found = set().union(*(owners.get(reader, {""}) for reader in readers)) if readers else {""}
+        owners[name] = found
+        if len(found) == 1 and "" not in found:
+            aliases[name] = next(iter(found))
+    return aliases
+
+
+def _own_node(op: Any, index: ModelIndex) -> str | None:
+    """The model node an op's friendly name or output tensor names say it is."""
+    for name in (op.get_friendly_name(), *(t for o in op.outputs() for t in o.get_names())):
+        node = index.resolve(name)
+        if node is not None:
+            return node
+    return None

@@ -26,6 +26,7 @@ from profiler.runtime.backend import (
 )
 from profiler.runtime.devices import OPENVINO_EP, ort_provider_for
 from profiler.runtime.layers_ort import OptGraph, build_ort_profile, read_trace
+from profiler.runtime.precision import dominant_storage
 
 CPU_EP = "CPUExecutionProvider"
 ERRORS_ONLY = 3
@@ -57,6 +58,7 @@ class OnnxRuntimeBackend(Backend):
         self._path = ""
         self._session: Any = None
         self._model_precision = "fp32"
+        self._weight_precision = ""
         self._parallel_requests = 0
 
     # load / compile ---------------------------------------------------------------------------
@@ -73,6 +75,7 @@ class OnnxRuntimeBackend(Backend):
         if not model.HasField("graph"):
             raise ModelLoadError(model_path, "not a valid ONNX model (no graph)")
         self._model_precision = _model_precision(model)
+        self._weight_precision = _weight_precision(model)
 
     def _options(self) -> list[tuple[str, dict[str, str]]]:
         options = dict(self._provider_options)
@@ -179,6 +182,9 @@ class OnnxRuntimeBackend(Backend):
             return chosen.lower() if chosen else default
         return self._model_precision
 
+    def weight_precision(self) -> str:
+        return self._weight_precision
+
     def device_name(self) -> str:
         if self._provider == CPU_EP:
             from profiler.environment import cpu_info
@@ -251,3 +257,27 @@ def _model_precision(model: Any) -> str:
                 size *= int(dim)
             counts[tensor.data_type] += size
     return "fp16" if counts[TensorProto.FLOAT16] > counts[TensorProto.FLOAT] else "fp32"
+
+
+def _weight_precision(model: Any) -> str:
+    """How most weight elements are stored: the initializers' element types by count;
+    MatMulNBits weights (packed into bytes) count as 4-bit."""
+    nbits = {name for node in model.graph.node if node.op_type == "MatMulNBits"
+             for name in node.input[1:2]}
+    counts: dict[str, int] = {}
+    for tensor in model.graph.initializer:
+        if len(tensor.dims) < 2:
+            continue  # scalars and 1-D tensors are shapes, axes and biases, not weights
+        elements = int(np.prod([int(d) for d in tensor.dims]))
+        if tensor.name in nbits:
+            counts["i4"] = counts.get("i4", 0) + 2 * elements
+            continue
+        name = _ONNX_STORAGE.get(tensor.data_type, "")
+        counts[name] = counts.get(name, 0) + elements
+    return dominant_storage(counts)
+
+
+_ONNX_STORAGE = {1: "f32", 10: "f16", 16: "bf16", 3: "i8", 2: "u8", 22: "i4", 21: "u4", 11: "f64",
+                 6: "i32", 7: "i64"}
+"""onnx.TensorProto data types -> storage precision names (FLOAT, FLOAT16, BFLOAT16, INT8,
+UINT8, INT4, UINT4, DOUBLE, INT32, INT64)."""
