@@ -20,7 +20,9 @@ from profiler.bench.protocol import (
 from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, run_job
 from profiler.bench.types import Run
 from profiler.errors import ShapeError, UsageError
-from profiler.report.model import Report, TensorSpec
+from profiler.model.graph import ValueRule
+from profiler.model.input_settings import InputSettings
+from profiler.report.model import Report, TensorSpec, value_rule
 
 MODES = ("latency", "throughput")
 PRECISIONS = ("f32", "bf16", "f16")
@@ -36,6 +38,10 @@ class ProfileOptions:
     cpus: list[int] | None = None
     precision: str | None = None
     input_source: str | None = None
+    input_values: dict[str, float] = field(default_factory=dict)
+    """One value per named input (a scalar, or a fill): --input-value."""
+    input_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """[low, high) per named input: --input-range."""
     seed: int = 0
     stop: StopRule = field(default_factory=StopRule)
     throughput_seconds: float = DEFAULT_THROUGHPUT_S
@@ -45,19 +51,33 @@ class ProfileOptions:
     limits: Limits = field(default_factory=Limits)
 
 
+MAX_CPU_ID = 65_535
+"""Beyond any machine's CPU numbers: a larger id is a typo, refused before a range expands."""
+MAX_CPUS_TEXT = 4096
+
+
 def parse_cpus(text: str) -> list[int]:
-    """'0-3,6' -> [0, 1, 2, 3, 6]."""
+    """'0-3,6' -> [0, 1, 2, 3, 6]; every number is checked before any range is expanded."""
+    if len(text) > MAX_CPUS_TEXT:
+        raise UsageError(f"--cpus: the list is longer than {MAX_CPUS_TEXT} characters")
+    bounds = [_cpu_range(part.strip(), text) for part in text.split(",")]
     cpus: set[int] = set()
-    for part in text.split(","):
-        match = _CPU_RANGE_RE.match(part.strip())
-        if match is None:
-            raise UsageError(f"--cpus {text!r}: expected a list like 0-3,6")
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
-        if last < first:
-            raise UsageError(f"--cpus {text!r}: range {part.strip()} runs backwards")
+    for first, last in bounds:
         cpus.update(range(first, last + 1))
     return sorted(cpus)
+
+
+def _cpu_range(part: str, text: str) -> tuple[int, int]:
+    match = _CPU_RANGE_RE.match(part)
+    if match is None:
+        raise UsageError(f"--cpus {text!r}: expected a list like 0-3,6")
+    numbers = [number for number in match.groups() if number is not None]
+    if any(len(number) > 5 or int(number) > MAX_CPU_ID for number in numbers):
+        raise UsageError(f"--cpus {text!r}: CPU numbers go up to {MAX_CPU_ID}")
+    first, last = int(numbers[0]), int(numbers[-1])
+    if last < first:
+        raise UsageError(f"--cpus {text!r}: range {part} runs backwards")
+    return first, last
 
 
 def check_options(options: ProfileOptions) -> None:
@@ -90,7 +110,8 @@ def check_cpus(cpus: list[int] | None) -> None:
 
 
 def concrete_shapes(inputs: Sequence[TensorSpec]) -> dict[str, list[int]]:
-    """Input shapes for the runtime; a dim still unknown names the --shape to give."""
+    """Input shapes for the runtime (``[]`` for a scalar); a dim still unknown names the
+    --shape to give."""
     shapes: dict[str, list[int]] = {}
     for spec in inputs:
         dims = spec.shape or []
@@ -107,15 +128,27 @@ def _shape_text(shape: Sequence[object] | None) -> str:
     return "x".join("?" if d in (None, "") else str(d) for d in shape) if shape else "unknown"
 
 
+def input_rules(inputs: Sequence[TensorSpec]) -> dict[str, ValueRule]:
+    """How each input's values are made, as the report records it."""
+    return {spec.name: value_rule(spec) for spec in inputs}
+
+
+def input_settings(options: ProfileOptions,
+                   shape_overrides: Mapping[str, tuple[int, ...]] | None) -> InputSettings:
+    return InputSettings(dict(shape_overrides or {}), dict(options.input_values),
+                         dict(options.input_ranges))
+
+
 def build_jobs(model_path: str, devices: Sequence[str], shapes: Mapping[str, list[int]],
-               options: ProfileOptions, model_file_bytes: int = 0) -> list[Job]:
+               options: ProfileOptions, model_file_bytes: int = 0,
+               rules: Mapping[str, ValueRule] | None = None) -> list[Job]:
     return [
         Job(model_path=model_path, device=device, variant=options.variant, mode=options.mode,
             threads=options.threads, cpus=options.cpus, precision=options.precision,
             shapes=dict(shapes), input_source=options.input_source, seed=options.seed,
             stop=options.stop, throughput_seconds=options.throughput_seconds,
             layers=options.layers, layer_iterations=options.layer_iterations,
-            model_file_bytes=model_file_bytes)
+            model_file_bytes=model_file_bytes, input_rules=dict(rules or {}))
         for device in devices
     ]
 
@@ -148,10 +181,19 @@ def profile_model(model_path: str, devices: Sequence[str],
 
     options = options or ProfileOptions()
     check_options(options)
-    report = analyze_model(model_path, shape_overrides)
+    report = analyze_model(model_path, inputs=input_settings(options, shape_overrides))
     assert report.model is not None
+    if options.input_source:
+        mark_file_inputs(report.model.inputs, options.input_source)
     jobs = build_jobs(model_path, devices, concrete_shapes(report.model.inputs), options,
-                      report.model.file_bytes)
+                      report.model.file_bytes, input_rules(report.model.inputs))
     report.runs = profile_jobs(jobs, options.limits, progress, cancel, worker_argv)
     report.errors += [f"{run.device}: {run.error.message}" for run in report.runs if run.error]
     return report
+
+
+def mark_file_inputs(inputs: Sequence[TensorSpec], source: str) -> None:
+    """Every input comes from the user's data file: the report says so."""
+    for spec in inputs:
+        spec.value_source, spec.value_note = "file", f"from {source}"
+        spec.value_range, spec.value_fill, spec.value_guessed = None, None, False

@@ -27,6 +27,10 @@ from profiler.bench.stats import latency_stats, median_ci_within, noise_warnings
 from profiler.bench.types import LayerProfile, MemoryStats, Run, RunError
 from profiler.environment import runtime_versions
 from profiler.errors import ProfilerError
+from profiler.model.graph import ValueRule
+from profiler.report.serialize import to_dict
+from profiler.runtime.backend import coverage_warning, rebase_coverage
+from profiler.runtime.precision import arithmetic_precision, normalise
 
 T = TypeVar("T")
 
@@ -96,6 +100,8 @@ class Job:
     layers: bool = True
     layer_iterations: int = DEFAULT_LAYER_ITERATIONS
     model_file_bytes: int = 0
+    input_rules: dict[str, ValueRule] = field(default_factory=dict)
+    """How each input's values are made (random by dtype where none is given)."""
     backend_factory: str = ""
     """'module:callable' building the backend from the device id; '' = create_backend.
     Lets tests (and other embedders) run the protocol with their own backend."""
@@ -235,11 +241,11 @@ def run_settings(job: Job) -> Any:
 
 
 def make_inputs(specs: list[tuple[str, str, list[int]]], source: str | None,
-                seed: int) -> dict[str, np.ndarray]:
-    """Same seed and specs give the same arrays, so every device sees the same data."""
+                seed: int, rules: dict[str, ValueRule] | None = None) -> dict[str, np.ndarray]:
+    """Same seed, specs and rules give the same arrays, so every device sees the same data."""
     from profiler.runtime.inputs import make_inputs as build
 
-    return dict(build(specs, source, seed=seed))
+    return dict(build(specs, source, seed=seed, rules=rules))
 
 
 def job_config(job: Job) -> dict[str, Any]:
@@ -248,6 +254,7 @@ def job_config(job: Job) -> dict[str, Any]:
         "mode": job.mode, "threads": job.threads, "cpus": job.cpus,
         "precision_hint": job.precision, "shapes": job.shapes,
         "inputs": job.input_source or f"random (seed {job.seed})",
+        "input_values": {name: to_dict(rule) for name, rule in job.input_rules.items()},
         "stop_rule": job.stop.describe(),
         "warmup": {"min_runs": job.warmup_min_runs, "min_seconds": job.warmup_min_seconds},
         "layers": {"enabled": job.layers, "iterations": job.layer_iterations},
@@ -294,10 +301,12 @@ class DeviceRun:
         run.compile_ms = self._timed("compile", backend.compile)
         self._memory_stage("compile")
         inputs = self.stage("inputs", lambda: make_inputs(
-            backend.input_specs(), job.input_source, seed=job.seed))
+            backend.input_specs(), job.input_source, seed=job.seed, rules=job.input_rules))
         run.first_inference_ms = self._timed("first_inference", lambda: backend.infer(inputs))
         run.device_name = backend.device_name()
         run.precision = backend.actual_precision()
+        weight_precision = getattr(backend, "weight_precision", None)  # optional for embedders
+        run.weight_precision = weight_precision() if callable(weight_precision) else ""
         run.config["runtime_properties"] = backend.applied_config()
         return inputs
 
@@ -345,5 +354,19 @@ class DeviceRun:
 
     def _layers(self, inputs: dict[str, np.ndarray]) -> None:
         iterations = self.job.layer_iterations
-        self.run.layer_profile = self.stage(
-            "layers", lambda: self.backend.profile_layers(inputs, iterations))
+        profile = self.stage("layers", lambda: self.backend.profile_layers(inputs, iterations))
+        self.run.layer_profile = profile
+        self.run.precision = _precision_by_time(self.run.precision, profile)
+        latency = self.run.latency
+        if latency is not None and latency.count:
+            rebase_coverage(profile, latency.mean if profile.statistic == "mean" else latency.p50)
+        warning = coverage_warning(profile)
+        if warning:
+            self.run.warnings.append(warning)
+
+
+def _precision_by_time(reported: str, profile: LayerProfile) -> str:
+    """The arithmetic most of the matrix layers' time ran in, when the layer pass says and it
+    differs from what the backend reported at compile (which counts layers, not time)."""
+    timed = arithmetic_precision(profile.layers)
+    return timed if timed and timed != normalise(reported) else reported

@@ -19,6 +19,7 @@ out-of-memory killer (oom_score_adj), which the parent reports as SIGKILL.
 from __future__ import annotations
 
 import collections
+import datetime
 import json
 import os
 import queue
@@ -325,5 +326,8 @@ class Supervisor:
 
 def run_job(job: Job, progress: ProgressSink | None = None, cancel: CancelToken | None = None,
             limits: Limits | None = None, worker_argv: Sequence[str] | None = None) -> Run:
-    """Measure one job in its own process (see Supervisor)."""
-    return Supervisor(progress, cancel, limits, worker_argv).run(job)
+    """Measure one job in its own process (see Supervisor); the run is stamped with the time
+    it finished, so runs of one batch keep their own times in the history."""
+    run = Supervisor(progress, cancel, limits, worker_argv).run(job)
+    run.finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return run

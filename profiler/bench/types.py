@@ -56,16 +56,20 @@ class RuntimeLayer:
     kernel: str = ""
     """Executed implementation: OpenVINO execType (e.g. 'jit_avx512_FP32'), ORT kernel/provider."""
     precision: str = ""
-    """Precision that ran (OpenVINO runtimePrecision, e.g. 'BF16'); '' when unknown."""
+    """Precision the layer computed in: its kernel's name first ('brgconv_avx512_bf16' ->
+    'bf16'), else the runtime's label (OpenVINO runtimePrecision, ORT input type); '' when
+    unknown."""
     provider: str = ""
     """Execution provider or device that ran it (e.g. 'CPUExecutionProvider', 'CPU')."""
     time_ms: float = 0.0
-    """Mean time per inference over the per-layer pass."""
+    """Median time per inference over the per-layer pass's iterations (the statistic is
+    LayerProfile.statistic: reports before it was recorded hold means)."""
     model_nodes: list[str] = field(default_factory=list)
     """Original model node names this runtime layer covers (several when fused)."""
     kind: str = "compute"
     """'compute' | 'fused' (covers several nodes) | 'reorder' | 'convert' | 'quantize' |
-    'inserted' (no model node: added by the runtime) | 'opaque' (compiled subgraph, unmapped)."""
+    'copy' (a transfer between devices) | 'inserted' (no model node: added by the runtime) |
+    'opaque' (compiled subgraph, unmapped). Reorders, converts and copies cover no model node."""
 
 
 @dataclass
@@ -73,11 +77,22 @@ class LayerProfile:
     layers: list[RuntimeLayer] = field(default_factory=list)
     total_layer_ms: float = 0.0
     coverage: float = 0.0
-    """Sum of layer times / end-to-end median latency of the per-layer pass."""
+    """Sum of layer times / the end-to-end latency (same statistic) named by
+    ``coverage_reference``."""
     iterations: int = 0
     unmapped_model_nodes: list[str] = field(default_factory=list)
     """Compute nodes of the model that no runtime layer claims (folded or opaque)."""
     notes: list[str] = field(default_factory=list)
+    coverage_flag: str = ""
+    """'' when coverage is within 0.80-1.25; 'low' or 'high' outside it (the layer figures are
+    then distorted by runtime overhead or noise)."""
+    statistic: str = "mean"
+    """How each layer's time_ms summarises the pass's iterations: 'median' (older reports:
+    'mean')."""
+    coverage_reference: str = "layer pass"
+    """'latency pass': against the run's measured latency (what the user compares with);
+    'layer pass': against the profiled pass itself, which includes the profiler's overhead
+    (when no latency pass ran)."""
 
 
 @dataclass
@@ -102,7 +117,9 @@ class Run:
     """Everything needed to reproduce: mode, threads, cpus, precision hint, stop rule, warm-up,
     inputs source, runtime properties as applied, runtime versions."""
     precision: str = ""
-    """Inference precision that actually ran (e.g. 'bf16' on an AMX CPU for an FP32 model)."""
+    """Arithmetic that actually ran (e.g. 'bf16' on an AMX CPU for an FP32 model; 'f32' for an
+    FP16-compressed model on a CPU without FP16 arithmetic), from kernel names, the CPU's
+    capabilities and the precision hint."""
     load_ms: float | None = None
     compile_ms: float | None = None
     first_inference_ms: float | None = None
@@ -112,3 +129,9 @@ class Run:
     layer_profile: LayerProfile | None = None
     warnings: list[str] = field(default_factory=list)
     error: RunError | None = None
+    weight_precision: str = ""
+    """How most of the model's weights are stored ('f32', 'f16', 'i8', 'i4'...); '' when
+    unknown."""
+    finished: str = ""
+    """When this run finished, ISO 8601 in UTC; '' in reports made before runs recorded it
+    (the report's `created` then stands for every run)."""

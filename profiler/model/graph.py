@@ -147,6 +147,23 @@ class Graph:
         return info if info is not None else TensorInfo(name)
 
 
+@dataclass(frozen=True)
+class ValueRule:
+    """How one input's values are made for a run (and fed to constant propagation)."""
+
+    kind: str = "random"
+    """'random' (by dtype) | 'range' (ints in [low, high), floats uniform) | 'fill' (one value)."""
+    low: float | None = None
+    high: float | None = None
+    fill: float | None = None
+    source: str = "random"
+    """'user' | 'user-range' | 'graph' | 'random' | 'file'."""
+    note: str = ""
+    """Why these values, in a few words (e.g. the table the ids index)."""
+    guessed: bool = False
+    """True when nothing in the graph or the user's settings vouches for the values."""
+
+
 @dataclass
 class InputSpec:
     """A model input with the shape it was analysed at and where each size came from."""
@@ -156,6 +173,7 @@ class InputSpec:
     declared_shape: tuple[Dim, ...] | None
     shape: tuple[int, ...] | None
     shape_source: str = "model"  # "model" | "default" | "override"
+    values: ValueRule = field(default_factory=ValueRule)
 
 
 @dataclass

@@ -124,7 +124,7 @@ def calibration_data(job: BuildJob) -> DataSource | None:
         return None
     specs = [(name, dtype, job.shapes[name]) for name, dtype in job.input_dtypes.items()]
     options = ImageOptions(tuple(job.mean), tuple(job.std), job.layout)
-    return open_data(specs, job.data_source, options, job.data_seed)
+    return open_data(specs, job.data_source, options, job.data_seed, job.input_rules)
 
 
 def _build(job: BuildJob) -> BuiltVariant:

@@ -11,8 +11,9 @@ A .npy feeds a model with one input, a .npz one array per input name; in both th
 counts samples: an array of shape (S, *input_shape) gives S samples, and one of shape
 (S * B, *input_shape[1:]) gives S samples of batch B.
 
-Random data (``make_inputs`` with one seed per sample) has ``is_random`` set: every drift
-number derived from it is indicative only.
+Random data (``make_inputs`` with one seed per sample, each input made by its value rule:
+valid table ids, masks of ones, the user's values or ranges) has ``is_random`` set: every
+drift number derived from it is indicative only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from profiler.errors import ProfilerError
-from profiler.runtime.inputs import InputSpecs, make_inputs
+from profiler.runtime.inputs import InputSpecs, ValueRules, make_inputs
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -86,18 +87,22 @@ class RandomSource(DataSource):
     kind = "random"
     is_random = True
 
-    def __init__(self, specs: InputSpecs, seed: int = 0) -> None:
+    def __init__(self, specs: InputSpecs, seed: int = 0, rules: ValueRules | None = None) -> None:
         super().__init__(specs, RANDOM_LABEL)
         self.seed = seed
+        self.rules = dict(rules or {})
 
     def available(self) -> int | None:
         return None
 
     def samples(self, count: int) -> list[Sample]:
-        return [make_inputs(self.specs, None, seed=self.seed + index) for index in range(count)]
+        return [make_inputs(self.specs, None, seed=self.seed + index, rules=self.rules)
+                for index in range(count)]
 
     def _content_fingerprint(self) -> Any:
-        return {"seed": self.seed}
+        made_by = {name: [r.kind, r.low, r.high, r.fill] for name, r in self.rules.items()
+                   if r.kind != "random"}
+        return {"seed": self.seed, "rules": made_by} if made_by else {"seed": self.seed}
 
 
 class ArraySource(DataSource):
@@ -165,10 +170,11 @@ class ImageFolderSource(DataSource):
 
 
 def open_data(specs: InputSpecs, source: str | None, image_options: ImageOptions | None = None,
-              seed: int = 0) -> DataSource:
-    """A folder of images, a .npy/.npz file, or random data (``source`` None or "random")."""
+              seed: int = 0, rules: ValueRules | None = None) -> DataSource:
+    """A folder of images, a .npy/.npz file, or random data (``source`` None or "random") made
+    by the inputs' value ``rules``."""
     if source is None or source == "random":
-        return RandomSource(specs, seed)
+        return RandomSource(specs, seed, rules)
     if os.path.isdir(source):
         return ImageFolderSource(specs, source, image_options)
     if not os.path.exists(source):

@@ -95,7 +95,8 @@ def renamed_inputs(sample: dict[str, np.ndarray], specs: Sequence[tuple[str, str
 
 def _samples(job: DriftJob, backend: BackendLike, count: int) -> tuple[list[Any], bool]:
     options = ImageOptions(tuple(job.mean), tuple(job.std), job.layout)
-    data = open_data(backend.input_specs(), job.data_source, options, seed=job.data_seed)
+    data = open_data(backend.input_specs(), job.data_source, options, seed=job.data_seed,
+                     rules=job.input_rules)
     samples = data.samples(count)
     if not samples:
         raise ValueError(f"no evaluation samples in {data.label}")

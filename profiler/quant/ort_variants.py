@@ -12,7 +12,8 @@ The input file is only ever read.
 
 Settings (recorded in every variant):
 - fp16: ``convert_float_to_float16(keep_io_types=True)``: inputs/outputs stay float32; ops in
-  the converter's default block list and the excluded nodes stay float32.
+  the converter's default block list, already-quantized ops (their scales stay float32) and the
+  excluded nodes stay float32.
 - int8-dynamic: ``quantize_dynamic``, weights QInt8 (the library default, S8 weights run on
   ONNX Runtime's CPU ConvInteger/MatMulInteger kernels), per-tensor.
 - int8-static: ``quantize_static`` with QDQ, per-channel weights QInt8; activations follow the
@@ -157,16 +158,26 @@ def unknown_nodes_message(unknown: Sequence[str], valid: Sequence[str]) -> str:
             f"e.g. {shown or '(the model has no named nodes)'}")
 
 
+QUANTIZED_OPS = (
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+    "ConvInteger", "QLinearConv", "QLinearMatMul", "MatMulIntegerToFloat",
+    "DynamicQuantizeMatMul", "DynamicQuantizeLSTM", "MatMulNBits", "QAttention",
+)
+"""Already-quantized ops keep their float32 scales: ONNX types them float32 only (opset < 19)
+and ONNX Runtime's int8 kernels take no float16 scales."""
+
+
 # --- the three variants --------------------------------------------------------------------
 
 
 def build_fp16(pre_processed: str, output: Path, excluded: Sequence[str],
                settings: dict[str, Any]) -> None:
-    from onnxruntime.transformers.float16 import convert_float_to_float16
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
     model = onnx.load(pre_processed)
-    converted = convert_float_to_float16(model, keep_io_types=True,
-                                         node_block_list=list(excluded) or None)
+    converted = convert_float_to_float16(
+        model, keep_io_types=True, op_block_list=[*DEFAULT_OP_BLOCK_LIST, *QUANTIZED_OPS],
+        node_block_list=list(excluded) or None)
     save(converted, output, model.ByteSize() // 2)
     settings.update(converter="onnxruntime.transformers.float16", keep_io_types=True)
 

@@ -6,7 +6,7 @@ An ONNX model is read with ``Core.read_model`` and OpenVINO's ``ConstantFolding`
 the Conv (e.g. "Multiply_6977"), while read_model keeps every named ONNX node's name as the
 op's friendly name, so ``--exclude`` takes the ONNX node names (ResNet-50's "n0", "n4"...).
 Constant folding turns weights computed from constants (ConstantOfShape) into Constants that
-NNCF can compress. An IR (.xml) is read as it is.
+NNCF can compress. An IR (.xml) or a TFLite file is read as it is.
 
 IRs are saved with ``compress_to_fp16=False`` except ov-fp16, so each variant holds only the
 compression it is named after. INT4 (data-free): mode INT4_SYM, ratio 1.0, group size 128 by
@@ -66,7 +66,7 @@ def telemetry_blocked() -> bool:
 
 
 def read_model(path: str) -> Any:
-    """The ov.Model of an .onnx (names kept, constants folded) or .xml file."""
+    """The ov.Model of an .onnx (names kept, constants folded), .xml or .tflite file."""
     ov = import_openvino()
     try:
         model = ov.Core().read_model(path)

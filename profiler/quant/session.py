@@ -19,7 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from profiler.bench.profile import ProfileOptions, build_jobs, concrete_shapes, run_failed
+from profiler.bench.profile import (
+    ProfileOptions,
+    build_jobs,
+    concrete_shapes,
+    input_rules,
+    input_settings,
+    run_failed,
+)
 from profiler.bench.supervisor import CancelToken, ProgressSink, run_job
 from profiler.bench.types import Run
 from profiler.errors import ProfilerError, UsageError
@@ -116,8 +123,10 @@ class QuantizeSession:
 
         self.model_path, self.options = model_path, options
         self.progress, self.cancel = progress, cancel
-        self.report = analyze_model(model_path, shape_overrides)
+        self.report = analyze_model(model_path,
+                                    inputs=input_settings(options.profile, shape_overrides))
         assert self.report.model is not None
+        self.rules = input_rules(self.report.model.inputs)
         self.shapes = concrete_shapes(self.report.model.inputs)
         self.family = model_family(model_path)
         self.devices = list(dict.fromkeys(options.devices))
@@ -141,7 +150,7 @@ class QuantizeSession:
             return None, ""
         try:
             return open_data(self._specs(), self.options.calibration, self.options.image,
-                             self.options.seed), ""
+                             self.options.seed, self.rules), ""
         except Exception as error:  # only the variants that need data fail
             return None, f"calibration data: {error}"
 
@@ -151,7 +160,8 @@ class QuantizeSession:
             source = self.options.calibration
             self.data_warnings.append(SAME_DATA_WARNING)
         try:
-            data = open_data(self._specs(), source, self.options.image, self.options.seed)
+            data = open_data(self._specs(), source, self.options.image, self.options.seed,
+                             self.rules)
         except Exception as error:
             return source, None, f"evaluation data: {error}"
         available = data.available()
@@ -177,7 +187,7 @@ class QuantizeSession:
 
     def _measure(self, path: str, variant: str, device: str, file_bytes: int) -> Run:
         options = replace(self.options.profile, variant=variant, layers=True)
-        job = build_jobs(path, [device], self.shapes, options, file_bytes)[0]
+        job = build_jobs(path, [device], self.shapes, options, file_bytes, self.rules)[0]
         job.backend_factory = self.options.backend_factory
         return run_job(job, self._sink(_label(variant, device)), self.cancel,
                        options.limits, self.options.worker_argv)
@@ -189,6 +199,7 @@ class QuantizeSession:
             cpus=profile.cpus, precision=profile.precision, shapes=dict(self.shapes),
             backend_factory=self.options.backend_factory, kind=kind,
             reference_path=self.model_path, data_source=self.evaluation_source,
+            input_rules=self.rules,
             data_seed=self.options.seed, samples=self.options.eval_samples,
             mean=list(image.mean), std=list(image.std), layout=image.layout,
             threshold_db=self.options.drift_threshold_db,
@@ -293,7 +304,7 @@ class QuantizeSession:
             shapes={name: shape for name, _, shape in specs},
             input_dtypes={name: dtype for name, dtype, _ in specs}, build=self.options.build,
             data_source=self.options.calibration, data_seed=self.options.seed,
-            mean=list(image.mean), std=list(image.std), layout=image.layout,
+            input_rules=self.rules, mean=list(image.mean), std=list(image.std), layout=image.layout,
             cache_root=str(self.cache.root), max_cache_bytes=self.cache.max_cache_bytes)
 
     def _run_build(self, job: BuildJob) -> Run:

@@ -27,7 +27,7 @@ from profiler.errors import ProfilerError
 from profiler.quant.cache import VariantCache, cache_key
 from profiler.quant.data import DataSource, file_sha256
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 """Bumped when the way a variant is built here changes: old cache entries stop matching."""
 DEFAULT_CALIBRATION_SAMPLES = 100
 RANDOM_DATA_WARNING = ("calibrated on random data: accuracy drift numbers are indicative only; "
@@ -60,7 +60,8 @@ class VariantSpec:
     uses_exclude: bool = True
 
 
-_ONNX, _ANY = (".onnx",), (".onnx", ".xml")
+_ONNX, _ANY = (".onnx",), (".onnx", ".xml", ".tflite")
+"""ONNX Runtime's tools read ONNX only; OpenVINO and NNCF take whatever OpenVINO reads."""
 VARIANTS: dict[str, VariantSpec] = {spec.id: spec for spec in (
     VariantSpec("fp16", "ONNX FP16 (float16 converter, float32 inputs/outputs)",
                 "onnxruntime", _ONNX, "onnx"),
@@ -182,7 +183,8 @@ def _checked_model(model_path: str, spec: VariantSpec) -> list[str]:
 
     extension = check_model_path(model_path)
     if extension not in spec.accepts:
-        kind = "an OpenVINO IR" if extension == ".xml" else f"a {extension} file"
+        kind = {".xml": "an OpenVINO IR", ".tflite": "a TFLite model"}.get(
+            extension, f"a {extension} file")
         raise VariantBuildError(spec.id, f"{spec.id} needs an ONNX model; {model_path} is {kind} "
                                 "(use an ov-* variant for it)")
     return model_files(model_path)

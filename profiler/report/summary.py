@@ -31,6 +31,8 @@ def summary_text(report: Report, top: int = 10) -> str:
     for spec in model.inputs:
         note = "  [dynamic dims set by default]" if spec.shape_source == "default" else ""
         lines.append(f"  input  {spec.name}: {spec.dtype} {shape_text(spec.shape)}{note}")
+        if spec.value_note:
+            lines.append(f"         values ({spec.value_source}): {spec.value_note}")
     lines += [
         f"  MACs {si(totals.macs)}   FLOPs {si(totals.flops)}   params {si(totals.params)}",
         f"  weights {size_bytes(totals.weight_bytes)}   peak activations "
@@ -51,5 +53,5 @@ def summary_text(report: Report, top: int = 10) -> str:
         unknown = analysis.unknown_shape_nodes
         lines += ["", f"nodes with unknown shapes (cost not counted): {len(unknown)}, "
                       f"e.g. {unknown[0]}"]
-    lines += [f"warning: {w}" for w in model.warnings]
+    lines += [f"warning: {w}" for w in [*analysis.notes, *model.warnings]]
     return "\n".join(lines)

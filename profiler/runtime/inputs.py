@@ -1,14 +1,20 @@
-"""Input data for a run: random by dtype (seeded), or the user's .npy / .npz file."""
+"""Input data for a run: made by each input's ValueRule (seeded), or the user's .npy / .npz file.
+
+Without a rule an input is random by dtype: floats N(0, 1) clipped to +-3, integers in
+[0, 100), booleans fair coin flips. A rule gives one value (``fill``) or a range (``range``:
+integers in [low, high), floats uniform in [low, high)).
+"""
 
 from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from profiler.errors import UsageError
+from profiler.model.graph import ValueRule
 
 FLOAT_CLIP = 3.0
 """Random floats are N(0, 1) clipped to +-3: no inf/NaN-provoking outliers."""
@@ -16,18 +22,46 @@ INT_LOW, INT_HIGH = 0, 100
 """Random integers (token ids, indices) lie in [0, 100): valid for any vocabulary or axis."""
 
 InputSpecs = Sequence[tuple[str, str, Sequence[int]]]
+ValueRules = Mapping[str, ValueRule]
 
 
-def make_inputs(specs: InputSpecs, source: str | None, seed: int = 0) -> dict[str, np.ndarray]:
-    """One array per (name, dtype, shape): random when ``source`` is None, else from the file."""
+def make_inputs(specs: InputSpecs, source: str | None, seed: int = 0,
+                rules: ValueRules | None = None) -> dict[str, np.ndarray]:
+    """One array per (name, dtype, shape): by ``rules`` (random where none) when ``source`` is
+    None, else from the file."""
     if source is None:
-        return random_inputs(specs, seed)
+        return random_inputs(specs, seed, rules)
     return file_inputs(specs, source)
 
 
-def random_inputs(specs: InputSpecs, seed: int = 0) -> dict[str, np.ndarray]:
+def random_inputs(specs: InputSpecs, seed: int = 0,
+                  rules: ValueRules | None = None) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {name: _random_array(rng, name, dtype, shape) for name, dtype, shape in specs}
+    rules = rules or {}
+    return {name: _ruled_array(rng, name, dtype, shape, rules.get(name))
+            for name, dtype, shape in specs}
+
+
+def _ruled_array(rng: np.random.Generator, name: str, dtype: str, shape: Sequence[int],
+                 rule: ValueRule | None) -> np.ndarray:
+    if rule is None or rule.kind == "random":
+        return _random_array(rng, name, dtype, shape)
+    numpy_dtype = _numpy_dtype(name, dtype)
+    size = tuple(int(d) for d in shape)
+    if rule.kind == "fill" and rule.fill is not None:
+        return np.full(size, rule.fill).astype(numpy_dtype)
+    if rule.kind == "range" and rule.low is not None and rule.high is not None:
+        return _range_array(rng, numpy_dtype, size, rule.low, rule.high)
+    raise UsageError(f"input {name!r}: value rule {rule.kind!r} lacks its values")
+
+
+def _range_array(rng: np.random.Generator, numpy_dtype: np.dtype, size: tuple[int, ...],
+                 low: float, high: float) -> np.ndarray:
+    """Integers (and booleans) in [low, high); floats uniform in [low, high)."""
+    if numpy_dtype.kind in "iub":
+        top = max(int(np.ceil(high)), int(low) + 1)  # an empty range still gives ``low``
+        return rng.integers(int(low), top, size=size).astype(numpy_dtype)
+    return rng.uniform(low, high, size=size).astype(numpy_dtype)
 
 
 def _numpy_dtype(name: str, dtype: str) -> np.dtype:

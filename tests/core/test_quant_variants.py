@@ -214,6 +214,35 @@ def test_int4_weights_compress_matmul_weights(tmp_path: Path) -> None:
     assert run_variant(built, {"x": np.ones((1, 128), np.float32)})["y"].shape == (1, 128)
 
 
+def test_fp16_of_an_int8_model_keeps_its_quantized_ops_in_float32(tmp_path: Path) -> None:
+    """An int8 QDQ weight: fp16 must not retype DequantizeLinear's scale (opset 17 allows
+    float32 only), or the variant no longer loads."""
+    weight = numpy_helper.from_array(np.ones((16, 8), np.int8), "w_q")
+    scale = numpy_helper.from_array(np.array(0.05, np.float32), "w_scale")
+    zero = numpy_helper.from_array(np.array(0, np.int8), "w_zero")
+    nodes = [helper.make_node("DequantizeLinear", ["w_q", "w_scale", "w_zero"], ["w"],
+                              name="dq"),
+             helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")]
+    graph = helper.make_graph(
+        nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])], [weight, scale, zero])
+    path = save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                      tmp_path / "qdq.onnx")
+    built = build(path, "fp16", VariantCache(tmp_path / "cache"))
+    outputs = run_variant(built, {"x": np.ones((1, 16), np.float32)})
+    assert outputs["y"].shape == (1, 8)
+
+
+def test_ov_variants_take_a_tflite_model(tmp_path: Path) -> None:
+    from tests.core.tflite_builder import fully_connected_add_model, tflite_bytes
+
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(tflite_bytes(fully_connected_add_model()))
+    built = build(str(path), "ov-fp16", VariantCache(tmp_path / "cache"))
+    assert built.path.endswith(".xml")
+    assert run_variant(built, {"x": np.ones((1, 4), np.float32)})["out"].shape == (1, 3)
+
+
 # --- cache ---------------------------------------------------------------------------------
 
 

@@ -271,3 +271,16 @@ def test_shape_rules_agree_with_numpy(
 ) -> None:
     got = output_shape(op_type, dict(attrs), shapes, values)
     assert got == (None if expected is None else expected.shape)
+
+
+def test_the_middle_dim_of_a_recurrent_state_defaults_to_batch_one() -> None:
+    from profiler.model.shapes import resolve_input_shapes
+
+    specs = resolve_input_shapes(
+        [("input", "float32", ("?", "?")), ("state", "float32", (2, "?", 128)),
+         ("tokens", "int64", (1, "?", 64)), ("h0", "float32", (1, "?", 64))], {})
+    shapes = {spec.name: spec.shape for spec in specs}
+    assert shapes["state"] == (2, 1, 128)
+    assert shapes["input"] == (1, 128)
+    assert shapes["tokens"] == (1, 128, 64)  # [1, seq, hidden] stays a sequence
+    assert shapes["h0"] == (1, 1, 64)
