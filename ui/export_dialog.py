@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -47,37 +50,148 @@ FORMATS = (
     ExportFormat("Chart image: SVG", ".svg", chart=True),
 )
 PNG_SCALE = 2
-"""Chart images are rendered at twice the on-screen size, sharp on high-density screens."""
+"""Chart images are drawn at twice the on-screen pixel density: sharp on high-density screens,
+with text, legend and axes in the proportions seen on screen."""
+EXPORT_MIN_SIZE_PX = (960, 600)
+TITLE_SCALE = 1.3
+BAND_PAD_PX = 8
+CAVEAT_TEXT = ("Drift measured on random inputs: indicative only (how far the numbers move, "
+               "not how accuracy changes)")
 
 
-def export_chart(view: QWidget, path: str) -> None:
-    """Write the chart shown by ``view`` (a pyqtgraph widget) to a .png or .svg file."""
-    from pyqtgraph.exporters import ImageExporter
+@dataclass(frozen=True)
+class FigureText:
+    """What an exported chart says besides the chart itself."""
 
-    if path.lower().endswith(".svg"):
-        _export_svg(view, path)
+    title: str
+    caveat: str = ""
+
+
+def figure_text(report: Report, chart_title: str) -> FigureText:
+    """The title names the chart and the model; the caveat is there when the chart's figures
+    come from random data (the trade-off's drift)."""
+    from profiler.report.variant_views import drift_is_indicative
+    from ui.charts.panel import TRADEOFF
+
+    model = report.model.name if report.model else "report"
+    random_drift = chart_title == TRADEOFF and drift_is_indicative(report)
+    return FigureText(f"{chart_title}: {model}", CAVEAT_TEXT if random_drift else "")
+
+
+def export_chart(view: QWidget, path: str, text: FigureText | None = None) -> None:
+    """Write the chart shown by ``view`` (a pyqtgraph widget) to a .png or .svg file, with the
+    title above it and the caveat, if any, below it."""
+    text = text or FigureText("")
+    with _export_size(view):
+        if path.lower().endswith(".svg"):
+            _export_svg(view, path, text)
+        else:
+            _export_png(view, path, text)
+
+
+@contextmanager
+def _export_size(view: QWidget) -> Iterator[None]:
+    """The chart at least EXPORT_MIN_SIZE_PX while it is drawn: a chart squeezed into a narrow
+    pane on screen still exports with room for its legend, labels and axis titles."""
+    old = view.size()
+    width, height = EXPORT_MIN_SIZE_PX
+    if old.width() >= width and old.height() >= height:
+        yield
         return
-    exporter = ImageExporter(view.scene())  # type: ignore[attr-defined]
-    exporter.parameters()["width"] = int(view.width() * PNG_SCALE)
-    exporter.export(path)
+    view.resize(max(old.width(), width), max(old.height(), height))
+    getattr(view, "prepare_export", lambda: None)()
+    try:
+        yield
+    finally:
+        view.resize(old)
+        getattr(view, "prepare_export", lambda: None)()
 
 
-def _export_svg(view: QWidget, path: str) -> None:
+def _export_png(view: QWidget, path: str, text: FigureText) -> None:
+    from PySide6.QtGui import QImage
+
+    width, height = _figure_size(view, text)
+    image = QImage(width * PNG_SCALE, height * PNG_SCALE, QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(PNG_SCALE)
+    painter = QPainter(image)
+    try:
+        _paint_figure(painter, view, text)
+    finally:
+        painter.end()
+    if not image.save(path):
+        raise OSError(f"{path}: the PNG file could not be written")
+
+
+def _band_px(view: QWidget, scale: float = 1.0, text: str = "") -> int:
+    """A band's height: its text wrapped to the chart's width, padded."""
+    from PySide6.QtCore import QRect, Qt
+
+    lines = 1
+    if text:
+        box = view.fontMetrics().boundingRect(
+            QRect(0, 0, view.width() - 2 * BAND_PAD_PX, 10_000), int(Qt.TextFlag.TextWordWrap),
+            text)
+        lines = max(1, round(box.height() / view.fontMetrics().lineSpacing()))
+    return int(view.fontMetrics().lineSpacing() * scale * lines) + 2 * BAND_PAD_PX
+
+
+def _figure_size(view: QWidget, text: FigureText) -> tuple[int, int]:
+    title_px = _band_px(view, TITLE_SCALE) if text.title else 0
+    caveat_px = _band_px(view, text=text.caveat) if text.caveat else 0
+    return view.width(), title_px + view.height() + caveat_px
+
+
+def _paint_figure(painter: QPainter, view: QWidget, text: FigureText) -> None:
+    """Background, title band, the chart's scene (vector: SVG stays vector), caveat band."""
+    from PySide6.QtCore import QRectF, Qt
+
+    from ui.theme import LIGHT
+
+    theme = getattr(view, "theme", LIGHT)
+    width, height = _figure_size(view, text)
+    painter.fillRect(QRectF(0, 0, width, height), QColor(theme.base))
+    top = 0
+    if text.title:
+        font = QFont(view.font())
+        font.setPointSizeF(font.pointSizeF() * TITLE_SCALE)
+        font.setBold(True)
+        top = _draw_band(painter, font, theme.text, text.title, top, _band_px(view, TITLE_SCALE),
+                         width)
+    view.scene().render(painter, QRectF(0, top, view.width(), view.height()),  # type: ignore
+                        QRectF(view.rect()), Qt.AspectRatioMode.IgnoreAspectRatio)
+    if text.caveat:
+        _draw_band(painter, QFont(view.font()), theme.warn, text.caveat, top + view.height(),
+                   _band_px(view, text=text.caveat), width)
+
+
+def _draw_band(painter: QPainter, font: QFont, colour: str, text: str, top: int, height: int,
+               width: int) -> int:
+    from PySide6.QtCore import QRectF, Qt
+
+    painter.setFont(font)
+    painter.setPen(QColor(colour))
+    painter.drawText(QRectF(BAND_PAD_PX, top, width - 2 * BAND_PAD_PX, height),
+                     int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+                         | Qt.TextFlag.TextWordWrap), text)
+    return top + height
+
+
+def _export_svg(view: QWidget, path: str, text: FigureText) -> None:
     """Qt's own SVG generator: pyqtgraph's SVGExporter post-processes Qt's path syntax and
     fails on what current Qt versions write."""
-    from PySide6.QtCore import QRect, QRectF
+    from PySide6.QtCore import QRect, QSize
     from PySide6.QtGui import QPainter
     from PySide6.QtSvg import QSvgGenerator
 
+    width, height = _figure_size(view, text)
     generator = QSvgGenerator()
     generator.setFileName(path)
-    generator.setSize(view.size())
-    generator.setViewBox(QRect(0, 0, view.width(), view.height()))
-    generator.setTitle("Edge Model Profiler chart")
+    generator.setSize(QSize(width, height))
+    generator.setViewBox(QRect(0, 0, width, height))
+    generator.setTitle(text.title or "Edge Model Profiler chart")
     painter = QPainter(generator)
     try:
-        view.scene().render(painter, QRectF(0, 0, view.width(), view.height()),  # type: ignore
-                            QRectF(view.rect()))
+        _paint_figure(painter, view, text)
     finally:
         painter.end()
     if not os.path.exists(path):
@@ -190,7 +304,8 @@ class ExportDialog(QDialog):
     def _export_chart(self, path: str) -> None:
         assert self.charts is not None
         try:
-            export_chart(self.charts.chart_view(self.chart.currentText()), path)
+            title = self.chart.currentText()
+            export_chart(self.charts.chart_view(title), path, figure_text(self.report, title))
         except OSError as error:
             self.message.setText(f"{path}: cannot write the image ({error.strerror or error})")
             return

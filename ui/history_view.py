@@ -1,20 +1,22 @@
 """The history dock (View › History): saved runs read off the GUI thread from the history
-store, a filter, Compare for two selected runs (the same figures as `edgeprof-cli history
-compare`), and Open to show a run's report in a tab."""
+store, each with the time it finished, a filter, Compare for two selected runs (the figures of
+`edgeprof-cli history compare`, as a sortable table and a delta chart), and Open to show a
+run's report in a tab."""
 
 from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -23,14 +25,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.compare_view import CompareView
 from ui.jobs import BackgroundJob, Sink
 
 if TYPE_CHECKING:
     from profiler.history.store import HistoryEntry
+    from profiler.report.compare import Comparison
     from ui.main_window import MainWindow
 
-HEADERS = ["id", "date", "model", "device", "variant", "precision", "p50 ms", "error"]
+HEADERS = ["id", "finished (UTC)", "model", "device", "variant", "precision", "p50 ms", "error"]
 LIST_LIMIT = 500
+PREFERRED_HEIGHT_PX = 340
+CRAMPED_HEIGHT_PX = 240
+COMPARE_TOP_LAYERS = 500
+"""Layer rows a comparison keeps (the table sorts and filters them; the CLI shows 10)."""
 
 
 def entry_cells(entry: HistoryEntry) -> list[str]:
@@ -45,12 +53,11 @@ def list_entries(_progress: Sink, _cancel: threading.Event, _partial: Sink) -> l
     return HistoryStore().list_runs(limit=LIST_LIMIT)
 
 
-def comparison_text(a_id: int, b_id: int) -> str:
-    """Run B against run A: the CLI's text (per-device delta, then per-layer deltas)."""
+def compare_runs(a_id: int, b_id: int) -> Comparison:
+    """Run B against run A: per-device delta, then per-layer deltas (same model only)."""
     from profiler.history.store import HistoryStore
-    from profiler.report.compare import comparison_text as text
 
-    return text(HistoryStore().compare_runs(a_id, b_id))
+    return HistoryStore().compare_runs(a_id, b_id, top=COMPARE_TOP_LAYERS)
 
 
 class HistoryView(QWidget):
@@ -74,14 +81,26 @@ class HistoryView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
-        self.comparison = QPlainTextEdit()
-        self.comparison.setReadOnly(True)
-        self.comparison.setPlaceholderText("Select two runs and press Compare (B − A: the "
-                                           "lower row is A).")
+        self.comparison = CompareView()
         self._layout()
         self._connect()
         self._update_buttons()
         self.refresh()
+
+    def sizeHint(self) -> QSize:  # Qt override: the dock opens tall enough for a comparison
+        return QSize(super().sizeHint().width(), PREFERRED_HEIGHT_PX)
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        """A docked history opened cramped (the window gives new docks little room) grows to
+        show a comparison; a height the user chose is kept."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self._grow_if_cramped)  # once the window has laid the dock out
+
+    def _grow_if_cramped(self) -> None:
+        dock = self.parentWidget()
+        if (isinstance(dock, QDockWidget) and not dock.isFloating()
+                and dock.height() < CRAMPED_HEIGHT_PX):
+            self.window_.resizeDocks([dock], [PREFERRED_HEIGHT_PX], Qt.Orientation.Vertical)
 
     def _layout(self) -> None:
         bar = QHBoxLayout()
@@ -91,6 +110,8 @@ class HistoryView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.comparison)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
@@ -165,7 +186,7 @@ class HistoryView(QWidget):
             return
         b_id, a_id = ids  # newest first: the lower (older) row is A
         self.status.setText(f"Comparing run {b_id} with run {a_id}…")
-        self.worker.start(lambda _p, _c, _r: ("compare", comparison_text(a_id, b_id)))
+        self.worker.start(lambda _p, _c, _r: ("compare", compare_runs(a_id, b_id)))
 
     def open_selected(self) -> None:
         ids = self.selected_ids()
@@ -179,8 +200,11 @@ class HistoryView(QWidget):
     def _worked(self, result: tuple[str, Any]) -> None:
         kind, value = result
         if kind == "compare":
-            self.comparison.setPlainText(value)
-            self.status.setText("Compared (B − A)")
+            self.comparison.apply_theme(self.window_.theme)
+            self.comparison.set_comparison(value)
+            self.status.setText(f"Compared (B − A): {len(value.layers):,} layer(s) timed on "
+                                "both sides" + (f"; {value.model_note}" if value.model_note
+                                                else ""))
         else:
             self.window_.show_report(value)
             self.status.setText("Opened the run's report in a tab")

@@ -12,13 +12,16 @@ from profiler.bench.types import LayerProfile, Run, RunError, RuntimeLayer
 from profiler.cli import main
 from profiler.report.compare import (
     compare_reports,
+    compare_runs,
     comparison_markdown,
     comparison_text,
+    delta_rows,
     layer_deltas,
     match_runs,
+    model_difference,
 )
 from profiler.report.exporters.json_export import render
-from profiler.report.model import Report
+from profiler.report.model import ModelInfo, Report
 
 
 def _run(device: str, p50_ms: float | None, layers: dict[str, float] | None = None,
@@ -63,13 +66,12 @@ def test_layer_deltas_by_hand() -> None:
     assert deltas["conv"].delta_percent == pytest.approx(-37.5)
     assert deltas["relu"].delta_ms == pytest.approx(0.2)
     assert deltas["relu"].delta_percent == pytest.approx(20.0)
-    assert deltas["add"].a_ms is None and deltas["add"].delta_ms == pytest.approx(0.3)
-    assert deltas["add"].delta_percent is None
+    assert "add" not in deltas  # only B timed it: no counterpart, so no delta
 
 
 def test_top_layer_changes_sorted_by_size() -> None:
     comparison = compare_reports(*_reports(), top=2)
-    assert [d.layer for d in comparison.layers] == ["conv", "add"]
+    assert [d.layer for d in comparison.layers] == ["conv", "relu"]
 
 
 def test_error_runs_are_noted() -> None:
@@ -106,3 +108,82 @@ def test_compare_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert data["devices"][0]["delta_ms"] == pytest.approx(-2.0)
     assert main(["compare", str(path_a), str(path_b), "-o", str(tmp_path / "x.pdf")]) == 2
     assert main(["compare", str(path_a), str(tmp_path / "missing.json")]) == 1
+
+
+# Comparability: one model, layers matched by model node -----------------------------------
+
+def _layer(name: str, ms: float, nodes: list[str], kind: str = "compute",
+           layer_type: str = "Conv") -> RuntimeLayer:
+    return RuntimeLayer(name=name, layer_type=layer_type, time_ms=ms, model_nodes=nodes,
+                        kind=kind)
+
+
+def _profiled(device: str, p50_ms: float, layers: list[RuntimeLayer]) -> Run:
+    return Run(device=device, latency=latency_stats([p50_ms] * 3),
+               layer_profile=LayerProfile(layers=layers))
+
+
+def _model(name: str, sha256: str = "") -> ModelInfo:
+    return ModelInfo(path=f"/m/{name}", name=name, format="onnx", sha256=sha256)
+
+
+def test_same_model_by_sha256_or_by_name() -> None:
+    assert model_difference(_model("a.onnx", "11"), _model("b.onnx", "11")) == ""
+    assert model_difference(_model("a.onnx"), _model("a.onnx", "22")) == ""
+    assert "different models (a.onnx vs b.onnx)" in model_difference(_model("a.onnx"),
+                                                                       _model("b.onnx"))
+    changed = model_difference(_model("a.onnx", "11"), _model("a.onnx", "22"))
+    assert "a.onnx changed between A and B" in changed
+    assert model_difference(None, None) == ""
+    assert model_difference(_model("a.onnx"), None) != ""
+
+
+def test_layers_pair_by_model_node_across_devices() -> None:
+    """OpenVINO names its layers differently and fuses conv+relu; ONNX Runtime runs them
+    apart. The group is compared as a whole; a reorder (no model node) and a node only one
+    side timed are left out instead of showing their own time as a 'delta'."""
+    ov = _profiled("ov:CPU", 5.0, [_layer("reorder0", 0.4, [], "reorder", "Reorder"),
+                                   _layer("conv_fused", 3.0, ["conv", "relu"], "fused"),
+                                   _layer("fc", 1.0, ["fc"], layer_type="FullyConnected")])
+    ort = _profiled("ort:cpu", 6.0, [_layer("conv", 2.0, ["conv"]),
+                                     _layer("relu", 0.5, ["relu"], layer_type="Relu"),
+                                     _layer("fc", 1.5, ["fc"], layer_type="Gemm"),
+                                     _layer("softmax", 0.7, ["softmax"], layer_type="Softmax")])
+    deltas = layer_deltas(ov, ort)
+    assert [d.layer for d in deltas] == ["conv (+1 fused)", "fc"]
+    conv, fc = deltas
+    assert (conv.a_ms, conv.b_ms, conv.nodes) == (3.0, 2.5, ["conv", "relu"])
+    assert conv.delta_ms == pytest.approx(-0.5) and conv.layer_type == "Conv -> Conv+Relu"
+    assert fc.delta_ms == pytest.approx(0.5) and fc.delta_percent == pytest.approx(50.0)
+    assert {d.device for d in deltas} == {"ov:CPU -> ort:cpu"}
+
+
+def test_no_layer_is_paired_with_itself_across_devices() -> None:
+    """Two devices whose layers share no model node: no layer deltas at all."""
+    a = _profiled("ov:CPU", 5.0, [_layer("x", 3.0, ["x"])])
+    b = _profiled("ort:cpu", 6.0, [_layer("y", 2.0, ["y"])])
+    assert layer_deltas(a, b) == []
+
+
+def test_runs_of_different_models_compare_latency_only() -> None:
+    a = _profiled("ov:CPU", 5.0, [_layer("conv", 3.0, ["conv"])])
+    b = _profiled("ov:CPU", 4.0, [_layer("conv", 2.0, ["conv"])])
+    comparison = compare_runs(a, b, _model("a.onnx"), _model("b.onnx"))
+    assert comparison.devices[0].delta_ms == pytest.approx(-1.0)
+    assert comparison.layers == [] and "different models" in comparison.model_note
+    assert "different models" in comparison_text(comparison)
+    same = compare_runs(a, b, _model("a.onnx", "11"), _model("a.onnx", "11"))
+    assert [d.delta_ms for d in same.layers] == [pytest.approx(-1.0)]
+    reports = compare_reports(Report(model=_model("a.onnx"), runs=[a]),
+                              Report(model=_model("b.onnx"), runs=[b]))
+    assert reports.layers == [] and reports.model_note
+
+
+def test_delta_rows_for_a_table() -> None:
+    comparison = compare_reports(*_reports())
+    rows = delta_rows(comparison)
+    assert [r.scope for r in rows] == ["device"] * 4 + ["layer"] * 2
+    cpu = rows[0]
+    assert (cpu.device, cpu.name, cpu.delta_ms) == ("ov:CPU", "fp32", pytest.approx(-2.0))
+    assert cpu.cells()[6:8] == ["-2.000 ms", "-20.0 %"]
+    assert rows[1].values()[6] is None  # only in A: nothing to subtract

@@ -35,11 +35,12 @@ def test_lists_filters_compares_and_opens(qtbot, make_window) -> None:
     assert view.compare_button.isEnabled()
     with qtbot.waitSignal(view.worker.finished, timeout=30_000):
         view.compare_button.click()
-    expected = HistoryStore().compare_runs(ort_a, ort_b)
-    from profiler.report.compare import comparison_text
+    expected = HistoryStore().compare_runs(ort_a, ort_b, top=500)
+    from profiler.report.compare import delta_rows
 
-    assert view.comparison.toPlainText() == comparison_text(expected)
-    assert "+10.0" in view.comparison.toPlainText()
+    # the comparison is a table now (it was the CLI's text): the same rows as the core's
+    assert view.comparison.shown_rows() == delta_rows(expected)
+    assert view.comparison.shown_rows()[0].cells()[7] == "+10.0 %"
     view.select_ids([ov_a])
     with qtbot.waitSignal(view.worker.finished, timeout=30_000):
         view.open_button.click()

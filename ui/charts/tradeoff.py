@@ -1,6 +1,8 @@
 """Quantization trade-off: latency p50 (x) against drift (y: SQNR dB, higher is better) per
-variant and device; marker size follows the file size, the Pareto front is a line, hovering
-names a point and clicking one shows that variant's details beside the chart."""
+variant and device; marker size follows the file size, the Pareto front is a dash-dot line,
+each device's FP32 reference is a dashed vertical line at its latency (no drift: it has no
+SQNR to plot), labels never overlap, hovering names a point and clicking one shows that
+variant's details in a resizable pane under the chart."""
 
 from __future__ import annotations
 
@@ -9,17 +11,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from profiler.report.model import Report
 from profiler.report.units import size_bytes
 from ui.charts.base import FormatAxis, ThemedPlot, side_legend
+from ui.label_placement import Box, place_labels
 from ui.theme import LIGHT, Theme
 
 HOVER_RADIUS_PX = 12.0
 MIN_MARKER_PX, MAX_MARKER_PX = 8.0, 26.0
-REFERENCE_GAP_DB = 10.0
+TEXT_PAD_PX = 6.0
+DETAILS_MIN_LINES = 6
+PLOT_MIN_HEIGHT_PX = 260
+LABEL_DROP_PX = 14.0
+"""A reference's label sits this far below the top of the plot, beside its line."""
+REFERENCE_LEGEND = "FP32 latency (no drift)"
+"""The dashed lines: the reference has no SQNR to plot, so it is its latency alone."""
+FRONT_LEGEND = "Pareto front"
+LEGEND_TEXT_SIZE = "10pt"
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,25 @@ def tradeoff_points(report: Report) -> list[TradeoffPoint]:
                           p.on_front) for device in points for p in points[device]]
 
 
-def display_sqnr(points: list[TradeoffPoint]) -> list[float]:
-    """The FP32 reference has no drift (MAX_SQNR_DB): drawn just above the best variant, so
-    it does not squash the variants into one line; its tooltip keeps the true value."""
-    from profiler.quant.drift import MAX_SQNR_DB
+def is_reference(point: TradeoffPoint) -> bool:
+    """The FP32 model: no drift by definition, so it has no place on the SQNR axis."""
+    from profiler.quant.types import REFERENCE_ID
 
-    finite = [p.sqnr_db for p in points if p.sqnr_db < MAX_SQNR_DB]
-    ceiling = max(finite, default=0.0) + REFERENCE_GAP_DB
-    return [min(p.sqnr_db, ceiling) for p in points]
+    return point.variant == REFERENCE_ID
+
+
+def reference_label(point: TradeoffPoint) -> str:
+    """Short, in the device's colour: the legend says what the dashed line is."""
+    return f"FP32 {point.latency_ms:.3g} ms"
+
+
+def view_ranges(points: list[TradeoffPoint]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """x over every latency (the references too), y over the variants' SQNR only."""
+    xs = [p.latency_ms for p in points] or [0.0, 1.0]
+    ys = [p.sqnr_db for p in points if not is_reference(p)] or [0.0, 40.0]
+    x_pad = (max(xs) - min(xs)) * 0.15 or max(xs) * 0.2 or 1.0
+    y_pad = (max(ys) - min(ys)) * 0.2 or 5.0
+    return (min(xs) - x_pad, max(xs) + x_pad), (min(ys) - y_pad, max(ys) + y_pad)
 
 
 def marker_sizes(points: list[TradeoffPoint]) -> list[float]:
@@ -87,6 +109,9 @@ def variant_details(report: Report, variant_id: str, device: str) -> str:
 
 
 class TradeoffPlot(ThemedPlot):
+    """Variants as markers; each device's FP32 reference as a dashed vertical line at its
+    latency (it has no drift to plot). Labels are re-placed whenever the view changes."""
+
     point_clicked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -94,54 +119,116 @@ class TradeoffPlot(ThemedPlot):
                           "left": FormatAxis("left", lambda v: f"{v:g}")}, parent)
         self.points: list[TradeoffPoint] = []
         self.xy = np.zeros((0, 2))
+        self.xy_points: list[int] = []
+        """Index into ``points`` of each row of ``xy`` (the variants: references have no y)."""
+        self.labels: list[tuple[TradeoffPoint, pg.TextItem]] = []
         self.plotItem.showGrid(x=True, y=True, alpha=0.2)
         self.setLabel("bottom", "latency p50 (ms)")
         self.setLabel("left", "SQNR (dB, higher: less drift)")
         self.legend = side_legend(self.plotItem)
+        self.legend.opts["labelTextSize"] = LEGEND_TEXT_SIZE
+        # placed once the view settles: a zoom or resize sends several changes at once
+        self.label_timer = QTimer(self)
+        self.label_timer.setSingleShot(True)
+        self.label_timer.setInterval(0)
+        self.label_timer.timeout.connect(self._place_labels)
+        self.plotItem.vb.sigRangeChanged.connect(self.label_timer.start)
+        self.plotItem.vb.sigResized.connect(self.label_timer.start)
 
     def set_points(self, points: list[TradeoffPoint]) -> None:
         self.points = points
-        self.xy = np.array([[p.latency_ms, y] for p, y in zip(points, display_sqnr(points),
-                                                               strict=True)],
+        self.xy_points = [i for i, p in enumerate(points) if not is_reference(p)]
+        self.xy = np.array([[points[i].latency_ms, points[i].sqnr_db] for i in self.xy_points],
                            dtype=float).reshape(-1, 2)
         self._draw()
 
     def _draw(self) -> None:
         self.clear()
         self.legend.clear()
+        self.labels = []
         devices = list(dict.fromkeys(p.device for p in self.points))
         for index, device in enumerate(devices):
             colour = self.theme.series[index % len(self.theme.series)]
-            chosen = [i for i, p in enumerate(self.points) if p.device == device]
-            group = [self.points[i] for i in chosen]
-            y = {id(self.points[i]): float(self.xy[i, 1]) for i in chosen}
-            scatter = pg.ScatterPlotItem(
-                [p.latency_ms for p in group], [y[id(p)] for p in group],
-                size=marker_sizes(group), brush=pg.mkBrush(colour + "bb"),
-                pen=pg.mkPen(self.theme.text, width=0.8))
-            self.addItem(scatter)
-            self.legend.addItem(scatter, device)
-            front = sorted((p for p in group if p.on_front), key=lambda p: p.latency_ms)
-            if len(front) > 1:
-                self.addItem(pg.PlotDataItem([p.latency_ms for p in front],
-                                             [y[id(p)] for p in front],
-                                             pen=pg.mkPen(colour, width=1.5,
-                                                          style=Qt.PenStyle.DashLine)))
-            for point in group:
-                text = point.variant
-                label = pg.TextItem(text, color=self.theme.muted, anchor=(0, 1))
-                label.setPos(point.latency_ms, y[id(point)])
-                self.addItem(label)
-        if self.points:
-            self.autoRange(padding=0.15)
+            self._draw_device([p for p in self.points if p.device == device], device, colour)
+        for style, name in ((Qt.PenStyle.DashLine, REFERENCE_LEGEND),
+                            (Qt.PenStyle.DashDotLine, FRONT_LEGEND)):
+            if self.points:
+                sample = pg.PlotDataItem([], [], pen=pg.mkPen(self.theme.text, width=1.5,
+                                                              style=style))
+                self.legend.addItem(sample, name)
+        self.reset_view()
+
+    def _draw_device(self, group: list[TradeoffPoint], device: str, colour: str) -> None:
+        variants = [p for p in group if not is_reference(p)]
+        scatter = pg.ScatterPlotItem(
+            [p.latency_ms for p in variants], [p.sqnr_db for p in variants],
+            size=marker_sizes(variants), brush=pg.mkBrush(colour + "bb"),
+            pen=pg.mkPen(self.theme.text, width=0.8))
+        self.addItem(scatter)
+        self.legend.addItem(scatter, device)
+        front = sorted((p for p in variants if p.on_front), key=lambda p: p.latency_ms)
+        if len(front) > 1:
+            self.addItem(pg.PlotDataItem([p.latency_ms for p in front],
+                                         [p.sqnr_db for p in front],
+                                         pen=pg.mkPen(colour, width=1.5,
+                                                      style=Qt.PenStyle.DashDotLine)))
+        for point in group:
+            if is_reference(point):
+                line = pg.InfiniteLine(point.latency_ms, angle=90,
+                                       pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
+                self.addItem(line, ignoreBounds=True)
+            text = reference_label(point) if is_reference(point) else point.variant
+            label = pg.TextItem(text, color=colour if is_reference(point)
+                                else self.theme.muted, anchor=(0, 0))
+            self.addItem(label, ignoreBounds=True)
+            self.labels.append((point, label))
+
+    def _anchor_px(self, point: TradeoffPoint) -> QPointF:
+        """Where a label's point is on screen: a reference's at the top of its line."""
+        box = self.plotItem.vb
+        y = box.viewRange()[1][1] if is_reference(point) else point.sqnr_db
+        return box.mapViewToScene(QPointF(point.latency_ms, y))
+
+    def label_boxes(self) -> list[Box]:
+        """Each label's place in scene pixels, none overlapping another (references first:
+        their spot at the top edge is the scarcer)."""
+        order = sorted(range(len(self.labels)), key=lambda i: not is_reference(self.labels[i][0]))
+        anchors, sizes = [], []
+        metrics = self.fontMetrics()
+        for i in order:
+            point, label = self.labels[i]
+            anchor = self._anchor_px(point)
+            anchors.append((anchor.x(), anchor.y() + (LABEL_DROP_PX if is_reference(point)
+                                                      else 0.0)))
+            sizes.append((metrics.horizontalAdvance(label.toPlainText()) + TEXT_PAD_PX,
+                          metrics.height() + TEXT_PAD_PX / 2))
+        area = self.plotItem.vb.sceneBoundingRect()
+        bounds = Box(area.left(), area.top(), area.width(), area.height())
+        boxes = place_labels(anchors, sizes, bounds, MAX_MARKER_PX)
+        placed = [Box(0, 0, 0, 0)] * len(self.labels)
+        for i, box in zip(order, boxes, strict=True):
+            placed[i] = box
+        return placed
+
+    def _place_labels(self) -> None:
+        self.label_timer.stop()  # when called directly (export): nothing left pending
+        if not self.labels or self.plotItem.vb.width() <= 0:
+            return
+        box = self.plotItem.vb
+        for (_, label), place in zip(self.labels, self.label_boxes(), strict=True):
+            label.setPos(box.mapSceneToView(QPointF(place.left, place.top)))
+
+    def prepare_export(self) -> None:
+        """Re-place the labels now, for a size set just before rendering."""
+        self._place_labels()
 
     def nearest(self, point: QPointF) -> TradeoffPoint | None:
-        index = self.nearest_index(self.xy, point, HOVER_RADIUS_PX) if self.points else None
-        return self.points[index] if index is not None else None
+        index = self.nearest_index(self.xy, point, HOVER_RADIUS_PX) if len(self.xy) else None
+        return self.points[self.xy_points[index]] if index is not None else None
 
     def point_scene_pos(self, index: int) -> QPointF:
-        x, y = self.xy[index]
-        return self.plotItem.vb.mapViewToScene(QPointF(float(x), float(y)))
+        """Scene position of ``points[index]`` (a reference: the top of its line)."""
+        return self._anchor_px(self.points[index])
 
     def hover_text(self, point: QPointF) -> str:
         found = self.nearest(point)
@@ -154,7 +241,8 @@ class TradeoffPlot(ThemedPlot):
 
     def reset_view(self) -> None:
         if self.points:
-            self.autoRange(padding=0.15)
+            x_range, y_range = view_ranges(self.points)
+            self.setRange(xRange=x_range, yRange=y_range, padding=0)
 
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
@@ -171,10 +259,19 @@ class TradeoffChart(QWidget):
         self.plot = TradeoffPlot()
         self.details = QTextBrowser()
         self.details.setPlaceholderText("Click a point for that variant's details")
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.plot)
-        splitter.addWidget(self.details)
-        splitter.setSizes([400, 120])
+        # the details pane keeps a few readable lines; the splitter handle resizes it and the
+        # chart's page scrolls rather than squeezing either below its minimum
+        line_px = self.details.fontMetrics().lineSpacing()
+        self.details.setMinimumHeight(DETAILS_MIN_LINES * line_px)
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT_PX)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.plot)
+        self.splitter.addWidget(self.details)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([PLOT_MIN_HEIGHT_PX + 120, DETAILS_MIN_LINES * line_px + 60])
+        splitter = self.splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

@@ -238,9 +238,10 @@ def _variant_detail(variant: Variant) -> str:
 
 
 def _intro(report: Report) -> str:
-    items = [f"{e(ids)}: {e(size_bytes(size))} ({e(text)})"
-             for ids, size, text in size_references(report)]
-    sizes = ("<p>Size ratios are taken against " + "; ".join(items) + ".</p>") if items else ""
+    from profiler.report.exporters.markdown_variants import size_reference_sentence
+
+    sizes = "".join(f"<p>{e(size_reference_sentence(ids, size, text))}</p>"
+                    for ids, size, text in size_references(report))
     warning = (f"<p>{BADGE} Drift was measured on random inputs: it shows how far the numbers "
                "move, not how accuracy changes; give real inputs with --eval.</p>"
                if drift_is_indicative(report) else "")

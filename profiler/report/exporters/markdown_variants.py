@@ -62,6 +62,21 @@ def _detail(variant: Variant) -> list[str]:
     return [*lines, ""]
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def size_reference_sentence(ids: str, size: int, what: str) -> str:
+    """'Size ratios of int8-static and ov-int8 are relative to the ov-fp32 IR (FP32, weights
+    stored), 44.57 MiB. The model file generates its weights at load time.'"""
+    names = ids.split(", ")
+    head, _, rest = what.partition("; ")
+    subject = f"Size ratios of {_listed(names)} are" if len(names) > 1 else \
+        f"The size ratio of {names[0]} is"
+    sentence = f"{subject} relative to {head}, {size_bytes(size)}."
+    return sentence + (f" {rest[0].upper()}{rest[1:]}." if rest else "")
+
+
 def variants_markdown(report: Report) -> list[str]:
     """The section's lines ([] when the report holds no variants)."""
     from profiler.report.exporters.markdown_export import md_escape, table
@@ -69,8 +84,8 @@ def variants_markdown(report: Report) -> list[str]:
     if not variants_section_needed(report):
         return []
     lines = ["## Variants", ""]
-    lines += [f"- Size ratios of {md_escape(ids)} are taken against {size_bytes(size)} "
-              f"({md_escape(text)})." for ids, size, text in size_references(report)]
+    lines += [f"- {md_escape(size_reference_sentence(ids, size, text))}"
+              for ids, size, text in size_references(report)]
     if drift_is_indicative(report):
         lines.append(f"- Drift was measured on random inputs: {INDICATIVE}.")
     lines += ["", *table(HEADERS, [_cells(row) for row in variant_rows(report)],
