@@ -1,7 +1,9 @@
 """``edgeprof-cli devices``, ``profile`` and ``compare``: the commands that touch runtimes.
 
 Heavy imports (runtimes, numpy) happen inside the command functions, so ``--help`` stays fast.
-Exit codes as in profiler.cli: 0 ok, 1 every run failed, 2 usage error, 3 budget exceeded.
+Exit codes as defined in profiler.cli_common: 0 ok; 1 any run failed (the report is still
+written); 2 usage error (a device that cannot read the model included); 3 a budget exceeded
+while every run succeeded.
 """
 
 from __future__ import annotations
@@ -10,12 +12,30 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from profiler.cli_common import (
+    EXIT_BUDGET,
+    EXIT_FAILED,
+    EXIT_OK,
+    check_output,
+    escape_controls,
+    latency_ms,
+    memory_size,
+    note,
+    positive_count,
+    say,
+    seconds,
+    seed_value,
+    terminal_safe,
+    thread_count,
+    top_count,
+)
+
 if TYPE_CHECKING:
     from profiler.bench.profile import ProfileOptions
     from profiler.bench.types import Run
     from profiler.report.model import Report
+    from profiler.runtime.devices import DeviceInfo
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
 DEFAULT_DEVICE = "ov:CPU"
 BAR_WIDTH = 24
 
@@ -33,6 +53,8 @@ def _add_devices(subparsers: argparse._SubParsersAction) -> None:
         "devices", help="list the devices the installed runtimes offer",
         description="List the devices (ov:CPU, ort:cpu, ...) the installed runtimes report.")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--model", metavar="FILE",
+                        help="say which devices can run this model file (by its format)")
     parser.set_defaults(command=_run_devices)
 
 
@@ -40,22 +62,35 @@ def _run_devices(args: argparse.Namespace) -> int:
     import json
 
     from profiler.environment import cpu_info
-    from profiler.report.compare import text_table
     from profiler.report.serialize import to_dict
-    from profiler.runtime.devices import discover
+    from profiler.runtime.devices import devices_for_format, discover, model_format
 
     (devices, notes), cpu = discover(), cpu_info()
+    refused = devices_for_format(devices, model_format(args.model))[1] if args.model else {}
     if args.json:
-        print(json.dumps({"devices": to_dict(devices), "cpu": cpu, "notes": notes}, indent=1))
+        print(json.dumps({"devices": to_dict(devices), "cpu": cpu, "notes": notes,
+                          "cannot_run_model": refused}, indent=1))
         return EXIT_OK
-    for note in notes:  # a runtime that is missing or broken: say so, the rest still lists
-        print(f"note: {note}", file=sys.stderr)
-    rows = [[d.id, d.name, d.type, ", ".join(d.capabilities)] for d in devices]
-    print("\n".join(text_table(["id", "name", "type", "capabilities"], rows)))
-    print(f"\nCPU: {cpu['name']} ({cpu['architecture']}), {cpu['physical_cores']} cores / "
-          f"{cpu['logical_cores']} threads, {cpu['usable_cores']} usable")
-    print(f"ISA: {' '.join(cpu['isa_flags']) or '-'}")
+    for text in notes:  # a runtime that is missing or broken: say so, the rest still lists
+        note(f"note: {text}")
+    say(_devices_table(devices, refused if args.model else None))
+    say(f"\nCPU: {cpu['name']} ({cpu['architecture']}), {cpu['physical_cores']} cores / "
+        f"{cpu['logical_cores']} threads, {cpu['usable_cores']} usable")
+    say(f"ISA: {' '.join(cpu['isa_flags']) or '-'}")
     return EXIT_OK
+
+
+def _devices_table(devices: list[DeviceInfo], refused: dict[str, str] | None) -> str:
+    """The device table; with a model, a column saying whether each device can run it."""
+    from profiler.report.compare import text_table
+
+    headers = ["id", "name", "type", "capabilities"]
+    rows = [[d.id, d.name, d.type, ", ".join(d.capabilities)] for d in terminal_safe(devices)]
+    if refused is not None:
+        headers.append("this model")
+        for row, device in zip(rows, devices, strict=True):
+            row.append(refused.get(device.id, "yes").split(": ", 1)[-1])
+    return "\n".join(text_table(headers, rows))
 
 
 # profile -------------------------------------------------------------------------------------
@@ -64,36 +99,37 @@ def _add_profile(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "profile", help="measure latency, throughput, memory and per-layer time on devices",
         description="Measure a model on one or more devices, each in its own worker process.")
+    from profiler.cli_inputs import add_input_options
     parser.add_argument("model", help="model file: .onnx, OpenVINO .xml (with its .bin), .tflite")
     parser.add_argument("--device", action="append", default=[], metavar="ID",
                         help=f"device id, repeatable (default {DEFAULT_DEVICE}); "
                              "see `edgeprof-cli devices`")
-    parser.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
-                        help="input size for dynamic dims, e.g. --shape input=1x3x224x224")
+    add_input_options(parser)
     stop = parser.add_mutually_exclusive_group()
-    stop.add_argument("--iterations", type=int, metavar="N", help="timed runs (fixed count)")
-    stop.add_argument("--duration", type=float, metavar="S",
+    stop.add_argument("--iterations", type=positive_count, metavar="N",
+                      help="timed runs (fixed count)")
+    stop.add_argument("--duration", type=seconds, metavar="S",
                       help="seconds of timed runs (throughput mode: seconds measured)")
-    parser.add_argument("--max-time", type=float, default=60.0, metavar="S",
+    parser.add_argument("--max-time", type=seconds, default=60.0, metavar="S",
                         help="cap of the default adaptive stop (median's 95%% CI within "
                              "±1%%, after at least 10 samples and 1 s; default 60 s)")
     parser.add_argument("--mode", choices=("latency", "throughput"), default="latency",
                         help="latency: one request at a time; throughput: parallel requests, FPS")
-    parser.add_argument("--threads", type=int, metavar="N", help="inference threads")
+    parser.add_argument("--threads", type=thread_count, metavar="N", help="inference threads")
     parser.add_argument("--cpus", metavar="LIST", help="CPU affinity of the worker, e.g. 0-3,6")
     parser.add_argument("--precision", choices=("f32", "bf16", "f16"),
                         help="inference precision hint (OpenVINO)")
     parser.add_argument("--input", metavar="FILE", help="input data: .npy (one input) or .npz")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--seed", type=seed_value, default=0, help="seed of the random inputs")
     parser.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
                         help="per-layer pass after the latency pass (default on)")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
+    parser.add_argument("--timeout", type=seconds, default=300.0, metavar="S",
                         help="stop a device run when its worker is silent this long "
                              "(default 300 s)")
-    parser.add_argument("--memory-limit", metavar="SIZE",
+    parser.add_argument("--memory-limit", type=memory_size, metavar="SIZE",
                         help="stop a device run whose worker's resident memory exceeds SIZE, "
                              "e.g. 4G, 512M or none (default: 80%% of the RAM available)")
-    parser.add_argument("--max-latency-ms", type=float, metavar="X",
+    parser.add_argument("--max-latency-ms", type=latency_ms, metavar="X",
                         help="exit 3 when any run's median latency exceeds X ms")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report; format from extension: .json .csv .md .html")
@@ -106,6 +142,7 @@ def profile_options(args: argparse.Namespace) -> ProfileOptions:
     from profiler.bench.profile import ProfileOptions, parse_cpus
     from profiler.bench.protocol import DEFAULT_THROUGHPUT_S, StopRule
     from profiler.bench.supervisor import Limits, default_memory_limit_bytes, parse_memory_limit
+    from profiler.cli_inputs import value_options
     from profiler.errors import UsageError
 
     if args.timeout <= 0:
@@ -114,7 +151,7 @@ def profile_options(args: argparse.Namespace) -> ProfileOptions:
     return ProfileOptions(
         mode=args.mode, threads=args.threads, precision=args.precision,
         cpus=parse_cpus(args.cpus) if args.cpus else None, input_source=args.input,
-        seed=args.seed, layers=args.layers,
+        seed=args.seed, layers=args.layers, **value_options(args),
         limits=Limits(timeout_s=args.timeout, memory_limit_bytes=parse_memory_limit(
             args.memory_limit) if args.memory_limit else default_memory_limit_bytes()),
         stop=StopRule(iterations=args.iterations,
@@ -133,16 +170,24 @@ def check_devices(devices: list[str]) -> None:
         check_device(device, available)
 
 
+def check_formats(devices: list[str], model_path: str) -> None:
+    """Before any work: every device's runtime reads the model's format (exit 2 if not)."""
+    from profiler.runtime.devices import check_device_format
+
+    for device in devices:
+        check_device_format(device, model_path)
+
+
 def _run_profile(args: argparse.Namespace) -> int:
     from profiler.bench.profile import profile_model
-    from profiler.cli import _check_output_extension
     from profiler.model.shapes import parse_shape_overrides
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
 
     if args.output:
-        _check_output_extension(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
+        check_output(args.output, EXPORT_EXTENSIONS, ("model file", args.model))
     options = profile_options(args)
     devices = list(dict.fromkeys(args.device)) or [DEFAULT_DEVICE]
+    check_formats(devices, args.model)
     check_devices(devices)
     printer = ProgressPrinter(sys.stderr)
     try:
@@ -156,26 +201,33 @@ def _run_profile(args: argparse.Namespace) -> int:
         save_to_history(report)
     if args.output:
         write_report(report, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        note(f"wrote {args.output}")
     else:
-        print(runs_summary(report))
+        say(runs_summary(terminal_safe(report)))
     return _profile_exit_code(report, args.max_latency_ms)
 
 
 def _profile_exit_code(report: Report, max_latency_ms: float | None) -> int:
+    """1 when any run failed (even if others measured), else 3 when over budget, else 0."""
     from profiler.bench.profile import run_failed
 
     for warning in (report.model.warnings if report.model else []):
-        print(f"warning: {warning}", file=sys.stderr)
+        note(f"warning: {warning}")
     for run in report.runs:
         for warning in run.warnings:
-            print(f"warning: {run.device}: {warning}", file=sys.stderr)
+            note(f"warning: {run.device}: {warning}")
         if run.error is not None:
-            print(f"edgeprof-cli: {run.device}: {run.error.message}", file=sys.stderr)
-    if not report.runs or all(run_failed(run) for run in report.runs):
-        print("edgeprof-cli: error: every run failed", file=sys.stderr)
+            note(f"edgeprof-cli: {run.device}: {run.error.message}")
+    over_budget = _budget_exit_code(report.runs, max_latency_ms) == EXIT_BUDGET
+    failed = [run for run in report.runs if run_failed(run)]
+    if not report.runs or len(failed) == len(report.runs):
+        note("edgeprof-cli: error: every run failed")
         return EXIT_FAILED
-    return _budget_exit_code(report.runs, max_latency_ms)
+    if failed:
+        note(f"edgeprof-cli: error: {len(failed)} of {len(report.runs)} runs failed "
+             f"({', '.join(run.device for run in failed)})")
+        return EXIT_FAILED
+    return EXIT_BUDGET if over_budget else EXIT_OK
 
 
 def _budget_exit_code(runs: list[Run], max_latency_ms: float | None) -> int:
@@ -185,13 +237,13 @@ def _budget_exit_code(runs: list[Run], max_latency_ms: float | None) -> int:
             and run.latency.p50 > max_latency_ms]
     for run in over:
         assert run.latency is not None
-        print(f"edgeprof-cli: budget exceeded: {run.device} median latency "
-              f"{run.latency.p50:.3f} ms > --max-latency-ms {max_latency_ms:g}", file=sys.stderr)
+        note(f"edgeprof-cli: budget exceeded: {run.device} median latency "
+             f"{run.latency.p50:.3f} ms > --max-latency-ms {max_latency_ms:g}")
     return EXIT_BUDGET if over else EXIT_OK
 
 
-SUMMARY_HEADERS = ["device", "precision", "compile ms", "first ms", "p50 ms", "p90 ms", "p99 ms",
-                   "CV", "throughput FPS", "peak RSS", "error"]
+SUMMARY_HEADERS = ["device", "precision", "weights", "compile ms", "first ms", "p50 ms", "p90 ms",
+                   "p99 ms", "CV", "throughput FPS", "peak RSS", "error"]
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:
@@ -206,7 +258,8 @@ def run_row(run: Run) -> list[str]:
     peak = max(memory.baseline_peak_rss_bytes, memory.compile_peak_rss_bytes,
                memory.inference_peak_rss_bytes) if memory else 0
     error = f"{run.error.stage}: {run.error.message}" if run.error else ""
-    return [run.device, run.precision or "-", _fmt(run.compile_ms), _fmt(run.first_inference_ms),
+    return [run.device, run.precision or "-", run.weight_precision or "-", _fmt(run.compile_ms),
+            _fmt(run.first_inference_ms),
             _fmt(stats.p50 if stats else None), _fmt(stats.p90 if stats else None),
             _fmt(stats.p99 if stats else None),
             f"{100 * stats.cv:.1f} %" if stats else "-", _fmt(run.throughput_fps, ".1f"),
@@ -240,12 +293,14 @@ class ProgressPrinter:
             self._device = device
         if not self.tty:
             if event.get("event") == "stage":
-                print(f"[{device}] {stage_verb(stage)}", file=self.stream, flush=True)
+                print(escape_controls(f"[{device}] {stage_verb(stage)}"), file=self.stream,
+                      flush=True)
             return
         fraction = float(event.get("fraction", 0.0)) if event.get("event") == "progress" else 0.0
         filled = round(fraction * BAR_WIDTH)
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r[{device}] [{bar}] {stage_verb(stage)[:40]:<40}")
+        text = escape_controls(f"[{device}] [{bar}] {stage_verb(stage)[:40]:<40}")
+        self.stream.write(f"\r{text}")
         self.stream.flush()
         self._open_line = True
 
@@ -267,7 +322,7 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
         description="Compare two report JSON files (B - A): runs matched by device and variant.")
     parser.add_argument("a", metavar="A.json", help="the reference report")
     parser.add_argument("b", metavar="B.json", help="the report to compare with it")
-    parser.add_argument("--top", type=int, default=10, metavar="N",
+    parser.add_argument("--top", type=top_count, default=10, metavar="N",
                         help="per-layer changes to list (default 10)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="also write the comparison: .md .json or .txt")
@@ -278,31 +333,26 @@ COMPARISON_EXTENSIONS = (".md", ".json", ".txt")
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from profiler.cli import _check_output_extension
     from profiler.report.compare import compare_reports, comparison_text
     from profiler.report.model import load_report
 
     if args.output:
-        _check_output_extension(args.output, COMPARISON_EXTENSIONS)
+        check_output(args.output, COMPARISON_EXTENSIONS)
     comparison = compare_reports(load_report(args.a), load_report(args.b), args.a, args.b,
                                  top=args.top)
-    print(comparison_text(comparison))
+    say(comparison_text(terminal_safe(comparison)))
     if args.output:
-        _write_comparison(comparison, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        write_comparison(comparison, args.output)
+        note(f"wrote {args.output}")
     return EXIT_OK
 
 
-def _write_comparison(comparison: Any, path: str) -> None:
+def write_comparison(comparison: Any, path: str) -> None:
     import os
 
-    from profiler.errors import UsageError
     from profiler.report.compare import comparison_json, comparison_markdown, comparison_text
+    from profiler.report.exporters import write_text
 
     renderers = {".md": comparison_markdown, ".json": comparison_json, ".txt": comparison_text}
     text = renderers[os.path.splitext(path)[1].lower()](comparison)
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write ({error.strerror or error})") from None
+    write_text(text if text.endswith("\n") else text + "\n", path)

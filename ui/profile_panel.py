@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from profiler.model.input_settings import InputSettings
+from ui.inputs_editor import InputsEditor
 from ui.jobs import BackgroundJob, Sink
 
 if TYPE_CHECKING:
@@ -72,18 +74,25 @@ def save_report(report: Report) -> str:
 
 def profile_devices(model_path: str, devices: list[str], options: ProfileOptions,
                     progress: Sink, cancel: threading.Event, partial: Sink,
-                    backend_factory: str = "") -> tuple[Report, str]:
+                    backend_factory: str = "",
+                    shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[Report, str]:
     """Analysis, then one run per device; ``partial`` gets the report so far after each
     device. Returns the report and the history status (not saved when cancelled)."""
     from profiler.api import analyze_model
-    from profiler.bench.profile import build_jobs, check_options, concrete_shapes
+    from profiler.bench.profile import (
+        build_jobs,
+        check_options,
+        concrete_shapes,
+        input_rules,
+        input_settings,
+    )
     from profiler.bench.supervisor import run_job
 
     check_options(options)
-    report = analyze_model(model_path)
+    report = analyze_model(model_path, inputs=input_settings(options, shapes))
     assert report.model is not None
     jobs = build_jobs(model_path, devices, concrete_shapes(report.model.inputs), options,
-                      report.model.file_bytes)
+                      report.model.file_bytes, input_rules(report.model.inputs))
     for job in jobs:
         if cancel.is_set():
             break
@@ -149,6 +158,7 @@ class ProfilePanel(QWidget):
         self.threads.setSpecialValueText("auto")
         self.precision = QComboBox()
         self.precision.addItems(PRECISIONS)
+        self.inputs = InputsEditor()
         self.layers = QCheckBox("Per-layer pass")
         self.layers.setChecked(True)
         self.run_button = QPushButton("Run")
@@ -180,6 +190,7 @@ class ProfilePanel(QWidget):
         layout.addWidget(QLabel("Devices"))
         layout.addWidget(self.discovering)
         layout.addWidget(self.device_list)
+        layout.addWidget(self.inputs)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.reason)
@@ -197,6 +208,8 @@ class ProfilePanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.stop_rule.currentTextChanged.connect(self._stop_rule_changed)
         self.window_.current_report_changed.connect(lambda _r: self._update_run_state())
+        self.window_.current_report_changed.connect(self._show_inputs)
+        self.inputs.applied.connect(self.window_.show_report)
         self.device_list.itemChanged.connect(lambda _i: self._update_run_state())
 
     def _actions(self, window: MainWindow) -> None:
@@ -253,9 +266,25 @@ class ProfilePanel(QWidget):
         self.discovering.setText(f"Device discovery failed: {message}")
 
     def checked_devices(self) -> list[str]:
+        """Checked devices that can run the current model (the others are greyed out)."""
         items = (self.device_list.item(i) for i in range(self.device_list.count()))
         return [str(item.data(Qt.ItemDataRole.UserRole)) for item in items
-                if item.checkState() == Qt.CheckState.Checked]
+                if item.checkState() == Qt.CheckState.Checked
+                and item.flags() & Qt.ItemFlag.ItemIsEnabled]
+
+    def _mark_devices_for(self, path: str) -> None:
+        """Grey out the devices whose runtime cannot read this model's format, saying why."""
+        from profiler.runtime.devices import devices_for_format, model_format
+
+        refused = devices_for_format(self.devices, model_format(path))[1] if path else {}
+        self.device_list.blockSignals(True)
+        for index in range(self.device_list.count()):
+            item = self.device_list.item(index)
+            reason = refused.get(str(item.data(Qt.ItemDataRole.UserRole)), "")
+            enabled = item.flags() | Qt.ItemFlag.ItemIsEnabled
+            item.setFlags(enabled & ~Qt.ItemFlag.ItemIsEnabled if reason else enabled)
+            item.setToolTip(reason)
+        self.device_list.blockSignals(False)
 
     def check_devices(self, ids: list[str]) -> None:
         for index in range(self.device_list.count()):
@@ -277,9 +306,15 @@ class ProfilePanel(QWidget):
                         f"({path or 'no path'}); open the model to profile it.")
         return path, ""
 
+    def _show_inputs(self, report: Report | None) -> None:
+        """The editor follows the current tab's model (its inputs as analysed)."""
+        path, _why = self.model_path()
+        self.inputs.set_report(report, path)
+
     def _update_run_state(self) -> None:
         running = self.job.is_running()
         path, why = self.model_path()
+        self._mark_devices_for(path)
         if not why and not self.checked_devices():
             why = "Check at least one device." if self.devices else "Waiting for devices…"
         self.run_button.setEnabled(not running and not why)
@@ -293,12 +328,14 @@ class ProfilePanel(QWidget):
         from profiler.bench.profile import ProfileOptions
         from profiler.bench.protocol import StopRule
 
+        inputs = self.inputs.checked_settings() or InputSettings()
         rule = self.stop_rule.currentText()
         return ProfileOptions(
             mode=self.mode.currentText(), threads=self.threads.value() or None,
             precision=None if self.precision.currentText() == "default"
             else self.precision.currentText(),
-            layers=self.layers.isChecked(),
+            layers=self.layers.isChecked(), input_values=dict(inputs.values),
+            input_ranges=dict(inputs.ranges),
             stop=StopRule(iterations=self.iterations.value() if rule == "iterations" else None,
                           duration_s=float(self.duration.value()) if rule == "duration"
                           else None))
@@ -310,10 +347,14 @@ class ProfilePanel(QWidget):
             return
         self._save_settings()
         self._reset_rows(devices)
+        inputs = self.inputs.checked_settings()
+        if inputs is None:
+            self.reason.setText("Fix the inputs first (see Inputs).")
+            return
         options, factory = self.options(), self.backend_factory
         self.reason.setText(f"Profiling {os.path.basename(path)}…")
         self.job.start(lambda progress, cancel, partial: profile_devices(
-            path, devices, options, progress, cancel, partial, factory))
+            path, devices, options, progress, cancel, partial, factory, inputs.shapes))
 
     def cancel(self) -> None:
         if self.job.is_running():
@@ -383,3 +424,4 @@ class ProfilePanel(QWidget):
     def shutdown(self) -> None:
         self.job.shutdown()
         self.discovery.shutdown()
+        self.inputs.shutdown()

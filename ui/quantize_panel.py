@@ -45,10 +45,11 @@ RESULT_HEADERS = ["variant", "device", "size", "p50 ms", "SQNR dB", "status"]
 
 
 def quantize(model_path: str, options: QuantizeOptions, progress: Sink,
-             cancel: threading.Event, _partial: Sink) -> Report:
+             cancel: threading.Event, _partial: Sink,
+             shapes: dict[str, tuple[int, ...]] | None = None) -> Report:
     from profiler.quant.session import quantize_model
 
-    return quantize_model(model_path, options, progress=progress, cancel=cancel)
+    return quantize_model(model_path, options, shapes, progress=progress, cancel=cancel)
 
 
 def result_cells(report: Report) -> list[list[str]]:
@@ -210,13 +211,16 @@ class QuantizePanel(QWidget):
         from profiler.quant.session import QuantizeOptions
         from profiler.quant.variants import VariantOptions
 
+        inputs = self.profile_panel.inputs.checked_settings()
         samples = self.samples.value()
         data = None if self.data_kind.currentText() == "random" else self.data_path.text()
         return QuantizeOptions(
             variants=self.checked_variants(), devices=self.checked_devices(),
             build=VariantOptions(exclude_nodes=exclude, calibration_samples=samples),
             calibration=data or None, eval_samples=samples, layer_samples=min(samples, 8),
-            profile=ProfileOptions(stop=StopRule(max_time_s=10.0)),
+            profile=ProfileOptions(stop=StopRule(max_time_s=10.0),
+                                   input_values=dict(inputs.values) if inputs else {},
+                                   input_ranges=dict(inputs.ranges) if inputs else {}),
             backend_factory=self.backend_factory)
 
     def run(self, exclude: tuple[str, ...] = ()) -> None:
@@ -226,13 +230,17 @@ class QuantizePanel(QWidget):
         if not self.checked_variants() or not self.checked_devices():
             self.reason.setText("Check at least one variant and one device.")
             return
+        inputs = self.profile_panel.inputs.checked_settings()
+        if inputs is None:
+            self.reason.setText("Fix the inputs first (Inputs, in the Profile panel).")
+            return
         options = self.options(exclude)
         self.row_of = {}
         self.results.setRowCount(0)
         excluded = f" (keeping {len(exclude)} layer(s) in float)" if exclude else ""
         self.reason.setText(f"Quantizing {os.path.basename(path)}{excluded}…")
-        self.job.start(lambda progress, cancel, partial: quantize(path, options, progress,
-                                                                   cancel, partial))
+        self.job.start(lambda progress, cancel, partial: quantize(
+            path, options, progress, cancel, partial, inputs.shapes))
 
     def selected_layer_names(self) -> list[str]:
         """The layers selected in the current tab's layer table."""

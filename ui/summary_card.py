@@ -6,19 +6,39 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from profiler.report.model import Report, TensorSpec
+from profiler.report.model import Report, TensorSpec, values_text
 from profiler.report.units import milliseconds, shape_text, si, size_bytes
 from profiler.report.views import run_summary
+from ui.elided_label import ElidedLabel
+from ui.inputs_editor import app_text
 from ui.theme import LIGHT, Theme
 
 MAX_TENSORS = 4
+TILES_ONE_ROW_PX = 860
+"""Below this card width the six tiles go in two rows of three."""
 MAX_LISTED = 6
+BREAK_AFTER = "/_.,:;×x]"
+"""Characters after which a long token may wrap (rich text breaks only at spaces otherwise)."""
+LONG_TOKEN_CHARS = 24
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def breakable(text: str) -> str:
+    """``text`` with wrap points inside tokens longer than LONG_TOKEN_CHARS (long tensor names,
+    symbolic dims), so they wrap inside the card instead of running past it."""
+    words = []
+    for word in text.split(" "):
+        if len(word) > LONG_TOKEN_CHARS:
+            word = "".join(c + ZERO_WIDTH_SPACE if c in BREAK_AFTER else c for c in word)
+        words.append(word)
+    return " ".join(words)
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(breakable(str(value)), quote=True)
 
 
 def _tile(key: str) -> tuple[QFrame, QLabel]:
@@ -63,7 +83,8 @@ def _tensor_line(spec: TensorSpec) -> str:
     declared = (f" (declared {_e(shape_text(spec.declared_shape))})"
                 if spec.declared_shape is not None and spec.declared_shape != spec.shape else "")
     note = f" <i>{where}{declared}</i>" if where else declared
-    return f"<b>{_e(spec.name)}</b> {_e(spec.dtype)} {_e(shape_text(spec.shape))}{note}"
+    values = f" · values {_e(values_text(spec))}" if spec.value_source else ""
+    return f"<b>{_e(spec.name)}</b> {_e(spec.dtype)} {_e(shape_text(spec.shape))}{note}{values}"
 
 
 def io_html(report: Report) -> str:
@@ -107,7 +128,7 @@ def problems_html(report: Report, theme: Theme) -> str:
         lines.append(f"<span style='color:{theme.warn}'><b>{len(nodes)} with unknown shapes"
                      f"</b>: {listed}</span>")
     warnings = [*(report.model.warnings if report.model else []), *report.errors]
-    lines += [f"<span style='color:{theme.warn}'>{_e(w)}</span>" for w in warnings]
+    lines += [f"<span style='color:{theme.warn}'>{_e(app_text(w))}</span>" for w in warnings]
     return "<br>".join(lines)
 
 
@@ -119,10 +140,11 @@ class SummaryCard(QFrame):
         self.setObjectName("card")
         self.report: Report | None = None
         self.theme = LIGHT
-        self.title = QLabel()
+        # one-line labels elide (full text as tooltip): a long producer string or file name
+        # must not widen the card past the window
+        self.title = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
         self.title.setObjectName("title")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.subtitle = QLabel()
+        self.subtitle = ElidedLabel()
         self.subtitle.setObjectName("muted")
         self.origin = QLabel()
         self.origin.setObjectName("muted")
@@ -135,10 +157,13 @@ class SummaryCard(QFrame):
         header.addWidget(self.title)
         header.addWidget(self.subtitle, 1)
         header.addWidget(self.origin)
-        tiles = QGridLayout()
+        self.tiles = tiles = QGridLayout()
         tiles.setHorizontalSpacing(8)
+        tiles.setVerticalSpacing(6)
+        self.tile_frames = []
         for column, key in enumerate(self.TILES):
             frame, self.values[key] = _tile(key)
+            self.tile_frames.append(frame)
             tiles.addWidget(frame, 0, column)
         details = QHBoxLayout()
         details.addWidget(self.io, 3)
@@ -151,12 +176,27 @@ class SummaryCard(QFrame):
         layout.addLayout(tiles)
         layout.addLayout(details)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._arrange_tiles(len(self.TILES) if event.size().width() >= TILES_ONE_ROW_PX
+                            else len(self.TILES) // 2)
+
+    def _arrange_tiles(self, per_row: int) -> None:
+        """One row of tiles when they fit, else two: values are never cut."""
+        if self.tiles.columnCount() == per_row and self.tiles.rowCount() == (
+                len(self.TILES) + per_row - 1) // per_row:
+            return
+        for index, frame in enumerate(self.tile_frames):
+            self.tiles.removeWidget(frame)
+            self.tiles.addWidget(frame, index // per_row, index % per_row)
+
     def set_report(self, report: Report) -> None:
         self.report = report
         model, analysis = report.model, report.analysis
         self.title.setText(model.name if model else "(no model)")
         self.subtitle.setText(subtitle_text(report) if model else "")
-        self.subtitle.setToolTip(model.path if model else "")
+        if model:
+            self.subtitle.setToolTip(f"{model.path}\n{self.subtitle.text()}")
         if analysis is not None:
             totals = analysis.totals
             figures = {"MACs": (si(totals.macs), f"{totals.macs:,}"),

@@ -20,7 +20,7 @@ from onnx import TensorProto, helper
 from profiler.bench import supervisor
 from profiler.bench.profile import concrete_shapes, parse_cpus
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import MemoryStats, Run
+from profiler.bench.types import MemoryStats, Run, RunError
 from profiler.cli import build_parser, main
 from profiler.cli_runtime import profile_options
 from profiler.errors import ShapeError, UsageError
@@ -178,8 +178,10 @@ def test_bad_cpus_is_a_usage_error(tmp_path: Path, canned: None,
     model = _relu_model(tmp_path / "tiny.onnx")
     assert main(["profile", model, "--cpus", "3-1"]) == 2
     assert "--cpus '3-1'" in capsys.readouterr().err
-    assert main(["profile", model, "--cpus", "0,100000"]) == 2
-    assert "CPU(s) 100000 are not usable here" in capsys.readouterr().err
+    assert main(["profile", model, "--cpus", "0,60000"]) == 2
+    assert "CPU(s) 60000 are not usable here" in capsys.readouterr().err
+    assert main(["profile", model, "--cpus", "0,100000"]) == 2  # beyond any CPU number
+    assert "--cpus '0,100000': CPU numbers go up to 65535" in capsys.readouterr().err
 
 
 # the real runtimes -----------------------------------------------------------------------------
@@ -235,3 +237,62 @@ def test_devices_says_which_runtime_is_missing(monkeypatch: pytest.MonkeyPatch,
     captured = capsys.readouterr()
     assert "ort:cpu" in captured.out and "ov:CPU" not in captured.out
     assert "note: OpenVINO devices unavailable: libopenvino.so" in captured.err
+
+
+# honest devices and exit codes -----------------------------------------------------------------
+
+def _failed_run() -> dict[str, Any]:
+    run = Run(device="", backend="fake", error=RunError("compile", "plugin said no"))
+    return dict(to_dict(run))
+
+
+@pytest.fixture
+def one_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = json.dumps({"ov:CPU": _canned_run(12.5), "ort:cpu": _failed_run()})
+    monkeypatch.setattr(supervisor, "WORKER_ARGV", (sys.executable, "-c", CANNED_WORKER, runs))
+    monkeypatch.setattr("profiler.cli_runtime.check_devices", lambda devices: None)
+
+
+def test_one_failed_device_exits_1_and_still_writes(tmp_path: Path, one_fails: None,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    model, out = _relu_model(tmp_path / "tiny.onnx"), tmp_path / "out.json"
+    assert main(["profile", model, "--device", "ov:CPU", "--device", "ort:cpu",
+                 "-o", str(out)]) == 1
+    assert [run.error is None for run in load_report(str(out)).runs] == [True, False]
+    err = capsys.readouterr().err
+    assert "ort:cpu: plugin said no" in err and "1 of 2 runs failed (ort:cpu)" in err
+
+
+def test_a_failure_outranks_the_budget(tmp_path: Path, one_fails: None,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 3 means 'measured, over budget'; with a failed run CI must see 1."""
+    model = _relu_model(tmp_path / "tiny.onnx")
+    assert main(["profile", model, "--device", "ov:CPU", "--device", "ort:cpu",
+                 "--max-latency-ms", "1"]) == 1
+    assert "budget exceeded: ov:CPU" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["m.xml", "m.tflite"])
+def test_ort_device_on_a_non_onnx_model_exits_2_before_any_work(
+        tmp_path: Path, canned: None, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / name
+    model.write_bytes(b"not read at all")
+    for command in ("profile", "quantize"):
+        assert main([command, str(model), "--device", "ov:CPU", "--device", "ort:cpu"]) == 2
+        out, err = capsys.readouterr()
+        assert err.strip() == (f"edgeprof-cli: error: ort:cpu cannot run {name}: ONNX Runtime "
+                               "reads only .onnx files; use an ov:... device")
+        assert out == "" and "compiling" not in err
+
+
+def test_devices_for_format_gives_the_reason() -> None:
+    from profiler.runtime.devices import DeviceInfo, devices_for_format
+
+    devices = [DeviceInfo("ov:CPU", "openvino", "CPU"), DeviceInfo("ort:cpu", "onnxruntime", "cpu"),
+               DeviceInfo("ort:openvino:NPU", "onnxruntime", "openvino:NPU")]
+    usable, refused = devices_for_format(devices, "openvino-ir")
+    assert [d.id for d in usable] == ["ov:CPU"]
+    assert refused["ort:cpu"] == ("ort:cpu cannot run this model: ONNX Runtime reads only .onnx "
+                                  "files; use an ov:... device")
+    assert set(refused) == {"ort:cpu", "ort:openvino:NPU"}
+    assert devices_for_format(devices, "onnx") == (devices, {})

@@ -127,3 +127,23 @@ def test_a_crashing_device_shows_its_error_and_the_other_finishes(qtbot, make_wi
     assert "crashed" in panel.status_text("fake:crash-compile")
     assert good.error is None and good.latency is not None and good.latency.count == 5
     assert panel.status_text("fake:cpu").startswith("done")
+
+
+def test_devices_that_cannot_read_the_model_are_greyed_out_with_the_reason(
+        qtbot, make_window, tmp_path) -> None:
+    import openvino as ov
+    import openvino.opset13 as ops
+    from PySide6.QtCore import Qt
+
+    x = ops.parameter([1, 8], ov.Type.f32, name="x")
+    ir = ov.Model([ops.result(ops.relu(x), name="y")], [x], "m")
+    ov.save_model(ir, str(tmp_path / "m.xml"))
+    window = open_model(qtbot, make_window, tmp_path / "m.xml")
+    panel = window.profile_panel
+    panel.check_devices(["ov:CPU", "ort:cpu"])
+    items = {panel.device_list.item(i).data(Qt.ItemDataRole.UserRole): panel.device_list.item(i)
+             for i in range(panel.device_list.count())}
+    assert not items["ort:cpu"].flags() & Qt.ItemFlag.ItemIsEnabled
+    assert "ONNX Runtime reads only .onnx files" in items["ort:cpu"].toolTip()
+    assert items["ov:CPU"].flags() & Qt.ItemFlag.ItemIsEnabled
+    assert panel.checked_devices() == ["ov:CPU"]

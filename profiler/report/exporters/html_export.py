@@ -16,7 +16,7 @@ from profiler.analysis.types import StaticAnalysis
 from profiler.bench.types import Run
 from profiler.report import svg
 from profiler.report.exporters.html_variants import render_variants
-from profiler.report.model import ModelInfo, Report, TensorSpec
+from profiler.report.model import ModelInfo, Report, TensorSpec, values_text
 from profiler.report.summary import top_layers
 from profiler.report.units import milliseconds, percent, rate, shape_text, si, size_bytes
 from profiler.report.views import (
@@ -60,7 +60,8 @@ th{background:var(--panel);font-weight:600;white-space:nowrap}
 .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{background:none;color:var(--muted);font-weight:500;width:180px}
 table.sortable th{cursor:pointer}table.sortable th[aria-sort]{color:var(--accent)}
-.wide{overflow-x:auto}
+.wide{overflow-x:auto;max-width:100%}
+table.kv{display:block;max-width:100%;overflow-x:auto}table.kv td{overflow-wrap:anywhere}
 #layers{font-size:12px;font-variant-numeric:tabular-nums}
 #layers td{padding:2px 6px;border-bottom:1px solid #eaeef2;vertical-align:baseline}
 #layers td:nth-child(2){max-width:340px;overflow-wrap:anywhere}
@@ -167,7 +168,8 @@ def _nav(report: Report) -> str:
 
 def _tensor_rows(specs: Sequence[TensorSpec], kind: str) -> list[list[str]]:
     return [[kind, e(s.name), e(s.dtype), f'<span class="mono">{e(shape_text(s.shape))}</span>',
-             f'<span class="mono">{e(shape_text(s.declared_shape))}</span>', e(s.shape_source)]
+             f'<span class="mono">{e(shape_text(s.declared_shape))}</span>', e(s.shape_source),
+             e(values_text(s))]
             for s in specs]
 
 
@@ -186,7 +188,8 @@ def _model_card(model: ModelInfo) -> str:
         note = ('<p class="warn">Dynamic dimensions were set to defaults (source '
                 "<code>default</code>); analyse other sizes with <code>--shape</code>.</p>")
     warnings = "".join(f'<li class="warn">{e(w)}</li>' for w in model.warnings)
-    tensors = table(["", "name", "dtype", "shape", "declared shape", "source"], rows) if rows \
+    tensors = table(["", "name", "dtype", "shape", "declared shape", "source", "values"],
+                    rows) if rows \
         else '<p class="muted">The report records no inputs or outputs.</p>'
     return (f'<h2 id="model">Model</h2>{kv_table(pairs)}<h3>Inputs and outputs</h3>{tensors}'
             + note + (f"<ul>{warnings}</ul>" if warnings else ""))
@@ -342,21 +345,22 @@ def _ms(value: float | None) -> str:
 
 def _run_table(runs: Sequence[Run]) -> str:
     rows = []
-    for index, s in enumerate(map(run_summary, runs), start=1):
+    for index, (run, s) in enumerate(zip(runs, map(run_summary, runs), strict=True), start=1):
         mean = "-" if s.mean_ms is None else f"{_ms(s.mean_ms)} ± {_ms(s.std_ms)}"
         rows.append([
             f'<a href="#run-{index}">{e(s.label)}</a>', e(s.device_name or "-"),
-            e(s.precision or "-"), _ms(s.load_ms), _ms(s.compile_ms), _ms(s.first_inference_ms),
+            e(s.precision or "-"), e(run.weight_precision or "-"), _ms(s.load_ms),
+            _ms(s.compile_ms), _ms(s.first_inference_ms),
             _ms(s.p50_ms), _ms(s.p90_ms), _ms(s.p99_ms), mean,
             "-" if s.cv is None else f"{100 * s.cv:.1f} %",
             "-" if s.throughput_fps is None else f"{s.throughput_fps:.1f}",
             "-" if s.peak_rss_bytes is None else size_bytes(s.peak_rss_bytes),
             _error_cell(index, s.error)])
-    headers = ["run", "device name", "precision", "load", "compile", "first inference", "p50",
-               "p90", "p99", "mean ± std", "CV", "fps", "peak RSS", "error"]
+    headers = ["run", "device name", "precision", "weights", "load", "compile", "first inference",
+               "p50", "p90", "p99", "mean ± std", "CV", "fps", "peak RSS", "error"]
     return ('<p class="muted">Times in milliseconds; peak RSS is the highest resident-set peak '
             "of the worker process over load, compile and inference.</p>"
-            + table(headers, rows, numeric=tuple(range(3, 13)), cls="sortable runs"))
+            + table(headers, rows, numeric=tuple(range(4, 14)), cls="sortable runs"))
 
 
 def _error_cell(index: int, error: str) -> str:
@@ -445,7 +449,8 @@ def _profile_notes(run: Run) -> str:
         return ""
     items = [f"Layer times sum to {milliseconds(profile.total_layer_ms)} "
              f"({100 * profile.coverage:.0f} % of the end-to-end median) over "
-             f"{profile.iterations} profiled iterations."]
+             f"{profile.iterations} profiled iterations, {profile.statistic} per layer"
+             + (" (outside 80-125 %: see the warning)." if profile.coverage_flag else ".")]
     if profile.unmapped_model_nodes:
         items.append(f"{len(profile.unmapped_model_nodes)} model compute nodes are not claimed "
                      f"by any runtime layer: {', '.join(profile.unmapped_model_nodes[:20])}")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from profiler.analysis.types import StaticAnalysis
 from profiler.bench.types import Run
 from profiler.report.exporters.markdown_variants import variants_markdown
-from profiler.report.model import ModelInfo, Report, TensorSpec
+from profiler.report.model import ModelInfo, Report, TensorSpec, values_text
 from profiler.report.summary import top_layers
 from profiler.report.units import milliseconds, percent, rate, shape_text, si, size_bytes
 from profiler.report.views import (
@@ -47,7 +47,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
 
 def _tensor_rows(specs: Sequence[TensorSpec], kind: str) -> list[list[str]]:
     return [[kind, md_escape(s.name), md_escape(s.dtype), md_escape(shape_text(s.shape)),
-             md_escape(shape_text(s.declared_shape)), md_escape(s.shape_source)] for s in specs]
+             md_escape(shape_text(s.declared_shape)), md_escape(s.shape_source),
+             md_escape(values_text(s))] for s in specs]
 
 
 def _model_card(model: ModelInfo) -> list[str]:
@@ -63,7 +64,7 @@ def _model_card(model: ModelInfo) -> list[str]:
         lines.append(f"- **Producer:** {md_escape(model.producer)}")
     lines.append("")
     rows = _tensor_rows(model.inputs, "input") + _tensor_rows(model.outputs, "output")
-    lines += table(["", "name", "dtype", "shape", "declared", "source"], rows)
+    lines += table(["", "name", "dtype", "shape", "declared", "source", "values"], rows)
     if any(s.shape_source == "default" for s in model.inputs):
         lines += ["Dynamic dimensions were set to defaults (source `default`); "
                   "pass `--shape` to analyse other sizes.", ""]
@@ -127,11 +128,12 @@ def _ms(value: float | None) -> str:
 
 def _run_rows(runs: Sequence[Run]) -> list[list[str]]:
     rows = []
-    for s in map(run_summary, runs):
+    for run, s in zip(runs, map(run_summary, runs), strict=True):
         mean = "-" if s.mean_ms is None else f"{_ms(s.mean_ms)} ± {_ms(s.std_ms)}"
         rows.append([
             md_escape(s.device), md_escape(s.variant), md_escape(s.device_name),
-            md_escape(s.precision), _ms(s.load_ms), _ms(s.compile_ms),
+            md_escape(s.precision), md_escape(run.weight_precision) or "-", _ms(s.load_ms),
+            _ms(s.compile_ms),
             _ms(s.first_inference_ms), _ms(s.p50_ms), _ms(s.p90_ms), _ms(s.p99_ms), mean,
             "-" if s.cv is None else f"{100 * s.cv:.1f} %",
             "-" if s.throughput_fps is None else f"{s.throughput_fps:.1f}",
@@ -142,11 +144,13 @@ def _run_rows(runs: Sequence[Run]) -> list[list[str]]:
 
 
 def _runs(runs: Sequence[Run], analysis: StaticAnalysis | None) -> list[str]:
-    headers = ["device", "variant", "device name", "precision", "load ms", "compile ms",
-               "first inference ms", "p50 ms", "p90 ms", "p99 ms", "mean ± std ms", "CV",
-               "throughput fps", "peak RSS", "error"]
-    lines = ["## Runs", "", *table(headers, _run_rows(runs), right=tuple(range(4, 14)))]
+    headers = ["device", "variant", "device name", "precision", "weights", "load ms",
+               "compile ms", "first inference ms", "p50 ms", "p90 ms", "p99 ms", "mean ± std ms",
+               "CV", "throughput fps", "peak RSS", "error"]
+    lines = ["## Runs", "", *table(headers, _run_rows(runs), right=tuple(range(5, 15)))]
     for run in runs:
+        lines += [f"- warning ({md_escape(run_label(run))}): {md_escape(w)}" for w in run.warnings]
+        lines += [""] if run.warnings else []
         lines += _run_layers(run, analysis)
     return lines
 
@@ -161,10 +165,14 @@ def _run_layers(run: Run, analysis: StaticAnalysis | None) -> list[str]:
         return []
     headers = ["layer", "type", "kind", "kernel", "precision", "time ms", "share", "GFLOP/s",
                "model nodes"]
-    coverage = run.layer_profile.coverage if run.layer_profile else 0.0
+    profile = run.layer_profile
+    coverage = profile.coverage if profile else 0.0
+    statistic = profile.statistic if profile else "median"
+    flagged = " (outside 80-125 %: see the warning)" if profile and profile.coverage_flag else ""
     return [f"### {md_escape(run_label(run))}: top {TOP_RUN_LAYERS} layers by time", "",
             *table(headers, rows, right=(5, 6, 7)),
-            f"Layer times explain {100 * coverage:.0f} % of the end-to-end median.", "",
+            f"Layer times explain {100 * coverage:.0f} % of the end-to-end median "
+            f"({md_escape(statistic)} per layer){flagged}.", "",
             *_time_shares("layer type", time_by_layer_type(run)),
             *_time_shares("precision", time_by_precision(run))]
 
