@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from profiler.errors import UsageError
@@ -20,11 +20,15 @@ from profiler.model.input_values import (
     element_count,
     is_integer,
 )
-from profiler.model.shapes import DEFAULT_SEQUENCE, format_shape
-from profiler.model.window_checks import TooSmall, too_small_windows
+from profiler.model.loader import load_model
+from profiler.model.shape_checks import Problem, shape_problems
+from profiler.model.shapes import DEFAULT_IMAGE_SIDE, DEFAULT_SEQUENCE, format_shape
 
 LONGER_DEFAULTS = (256, 512, 1024, 2048, 4096, 8192, 16384)
 """Lengths tried, shortest first, when the default is too short for a window."""
+IMAGE_SIDES = (32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 448, 512, 640)
+"""Image sides tried, smallest first, when the default 224 does not fit (an OCR recogniser's
+height is 32 or 48)."""
 
 _VALUE_RE = re.compile(r"^\s*(?P<name>.+?)\s*=\s*(?P<value>\S+)\s*$")
 
@@ -179,8 +183,6 @@ def load_with_inputs(path: str, settings: InputSettings | None = None,
     The model is loaded a second time, with those values, only when it has small inputs with
     one value (given or read from the graph): they may decide which If branch runs.
     ``input_values`` (flat, by name) are passed to loading as they are."""
-    from profiler.model.loader import load_model
-
     settings = settings or InputSettings()
     model = load_model(path, settings.shapes)
     rules, warnings = resolve_rules(model, settings)
@@ -195,34 +197,51 @@ def load_with_inputs(path: str, settings: InputSettings | None = None,
 
 def fit_default_lengths(path: str, model: ModelGraph, shapes: Mapping[str, tuple[int, ...]],
                         values: Mapping[str, Sequence[float | int]]) -> ModelGraph:
-    """When a default length is too short for a Conv or pooling window (audio models: 128
-    samples against an STFT kernel of 256), load again with the defaulted lengths doubled until
-    every window fits; the warning says why the model runs at that size."""
-    from profiler.model.loader import load_model
-
-    problems = too_small_windows(model.graph)
-    lengths = defaulted_lengths(model.input_specs, shapes)
-    if not problems or not lengths:
+    """When a default size does not fit the model (a length shorter than a Conv window, an
+    image side the architecture cannot reduce: see profiler.model.shape_checks), load again with
+    other defaulted sizes, shortest first, until nothing conflicts; the warning says why the
+    model runs at that size. Sizes the user gave are never changed."""
+    problems = shape_problems(model.graph)
+    if not problems:
         return model
-    for length in LONGER_DEFAULTS:
-        overrides = {**_with_length(model.input_specs, lengths, length), **shapes}
-        candidate = load_model(path, overrides, values or None)
-        if not too_small_windows(candidate.graph):
-            _mark_fitted(candidate, lengths, problems[0])
+    for overrides in _candidate_sizes(model.input_specs, shapes):
+        candidate = load_model(path, {**overrides, **shapes}, values or None)
+        if not shape_problems(candidate.graph):
+            _mark_fitted(candidate, set(overrides), problems[0])
             return candidate
+    model.warnings.append(
+        f"the model cannot run at the shapes it is analysed at: {problems[0].text()}; set the "
+        "input shapes (--shape NAME=...)")
     return model
 
 
-def defaulted_lengths(specs: list[InputSpec],
-                      shapes: Mapping[str, tuple[int, ...]]) -> dict[str, list[int]]:
-    """Per input the user left open, the positions filled with the default sequence length."""
+def _candidate_sizes(specs: list[InputSpec], shapes: Mapping[str, tuple[int, ...]]
+                     ) -> Iterator[dict[str, tuple[int, ...]]]:
+    """Overrides to try: defaulted sequence lengths doubled, then defaulted image heights,
+    widths, and both, over the usual sides."""
+    lengths = defaulted_positions(specs, shapes, DEFAULT_SEQUENCE)
+    for length in LONGER_DEFAULTS:
+        if lengths:
+            yield _with_sizes(specs, lengths, length)
+    sides = defaulted_positions(specs, shapes, DEFAULT_IMAGE_SIDE)
+    for keep in (3, 2, None):  # height only, width only, both
+        chosen = {name: [p for p in positions if p != keep] for name, positions in sides.items()}
+        chosen = {name: positions for name, positions in chosen.items() if positions}
+        for side in IMAGE_SIDES:
+            if chosen:
+                yield _with_sizes(specs, chosen, side)
+
+
+def defaulted_positions(specs: list[InputSpec], shapes: Mapping[str, tuple[int, ...]],
+                        default: int) -> dict[str, list[int]]:
+    """Per input the user left open, the positions filled with ``default``."""
     found: dict[str, list[int]] = {}
     for spec in specs:
         if spec.name in shapes or spec.shape_source != "default" or spec.shape is None:
             continue
         declared = spec.declared_shape or ()
         positions = [index for index, size in enumerate(spec.shape)
-                     if index > 0 and size == DEFAULT_SEQUENCE and index < len(declared)
+                     if index > 0 and size == default and index < len(declared)
                      and not _fixed(declared[index])]
         if positions:
             found[spec.name] = positions
@@ -233,26 +252,22 @@ def _fixed(dim: object) -> bool:
     return isinstance(dim, int) and dim > 0
 
 
-def _with_length(specs: list[InputSpec], lengths: Mapping[str, list[int]],
-                 length: int) -> dict[str, tuple[int, ...]]:
-    overrides = {}
-    for spec in specs:
-        if spec.name in lengths and spec.shape is not None:
-            overrides[spec.name] = tuple(length if index in lengths[spec.name] else size
-                                         for index, size in enumerate(spec.shape))
-    return overrides
+def _with_sizes(specs: list[InputSpec], positions: Mapping[str, list[int]],
+                size: int) -> dict[str, tuple[int, ...]]:
+    return {spec.name: tuple(size if index in positions[spec.name] else dim
+                             for index, dim in enumerate(spec.shape))
+            for spec in specs if spec.name in positions and spec.shape is not None}
 
 
-def _mark_fitted(model: ModelGraph, lengths: Mapping[str, list[int]], problem: TooSmall) -> None:
+def _mark_fitted(model: ModelGraph, names: set[str], problem: Problem) -> None:
     """The fitted sizes are still defaults (not the user's): say so, and why."""
-    model.input_specs = [replace(spec, shape_source="default") if spec.name in lengths else spec
+    model.input_specs = [replace(spec, shape_source="default") if spec.name in names else spec
                          for spec in model.input_specs]
     for spec in model.input_specs:
-        if spec.name in lengths:
+        if spec.name in names:
             model.warnings.append(
                 f"input {spec.name!r} is dynamic ({format_shape(spec.declared_shape)}); the "
-                f"default length {DEFAULT_SEQUENCE} is shorter than {problem.op_type} "
-                f"'{problem.node}' needs ({problem.needed}), so it is analysed at "
+                f"default size does not fit the model ({problem.text()}), so it is analysed at "
                 f"{format_shape(spec.shape)} (set another size with --shape {spec.name}=...)")
 
 
