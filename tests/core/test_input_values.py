@@ -144,16 +144,16 @@ def test_unbounded_integers_are_guessed_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_control_values_seed_loading(vad: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from profiler.model import loader
+    from profiler.model import input_settings
 
     calls: list[Any] = []
-    real = loader.load_model
+    real = input_settings.load_model
 
     def spy(path: str, shapes: Any = None, values: Any = None) -> Any:
         calls.append(values)
         return real(path, shapes, values)
 
-    monkeypatch.setattr(loader, "load_model", spy)
+    monkeypatch.setattr(input_settings, "load_model", spy)
     load_with_inputs(vad)
     assert calls[0] is None  # the first load reads the graph; the second gets the values
     assert calls[-1]["sr"] == [16000.0] and "attention_mask" not in calls[-1]
