@@ -35,7 +35,7 @@ from onnx import numpy_helper
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from profiler.report.model import Report, load_report  # noqa: E402
+from profiler.records.report import Report, load_report  # noqa: E402
 
 ZOO_MODEL = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / \
     "light_resnet50.onnx"

@@ -25,7 +25,7 @@ from profiler.cli_common import (
 
 if TYPE_CHECKING:
     from profiler.history.store import HistoryEntry, HistoryStore
-    from profiler.report.model import Report
+    from profiler.records.report import Report
 
 list_limit = int_option(1, MAX_COUNT, "a number of runs")
 LIST_HEADERS = ["id", "date", "model", "device", "variant", "precision", "p50 ms", "error"]
@@ -75,7 +75,7 @@ def _run_list(args: argparse.Namespace) -> int:
     import json
 
     from profiler.errors import UsageError
-    from profiler.report.serialize import to_dict
+    from profiler.records.serialize import to_dict
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -129,8 +129,8 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
 
 def _run_show(args: argparse.Namespace) -> int:
     from profiler.cli_runtime import runs_summary
+    from profiler.records.report import Report
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
-    from profiler.report.model import Report
 
     if args.output:
         check_output(args.output, EXPORT_EXTENSIONS)

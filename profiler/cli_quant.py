@@ -29,7 +29,7 @@ from profiler.cli_common import (
 
 if TYPE_CHECKING:
     from profiler.quant.session import QuantizeOptions
-    from profiler.report.model import Report
+    from profiler.records.report import Report
 
 HINTS_SHOWN = 3
 sample_count = int_option(1, MAX_COUNT, "a number of samples")
@@ -47,7 +47,7 @@ def _add_cache(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_cache(args: argparse.Namespace) -> int:
     from profiler.quant.cache import cache_info, clear_cache
-    from profiler.report.units import size_bytes
+    from profiler.units import size_bytes
 
     if args.clear:
         removed, freed = clear_cache()
@@ -194,9 +194,9 @@ def default_devices(model_path: str) -> list[str]:
 
 
 def run_quantize(args: argparse.Namespace) -> int:
+    from profiler.api import quantize
     from profiler.cli_runtime import ProgressPrinter, check_devices, check_formats
     from profiler.model.shapes import parse_shape_overrides
-    from profiler.quant.session import quantize_model
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
 
     if args.output:
@@ -207,8 +207,8 @@ def run_quantize(args: argparse.Namespace) -> int:
     check_devices(options.devices)
     printer = ProgressPrinter(sys.stderr)
     try:
-        report = quantize_model(args.model, options, parse_shape_overrides(args.shape),
-                                progress=printer)
+        report = quantize(args.model, options, parse_shape_overrides(args.shape),
+                          progress=printer).report
     finally:
         printer.close()
     if args.output:
@@ -245,8 +245,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def summary_rows(report: Report) -> list[list[str]]:
-    from profiler.report.units import size_bytes
     from profiler.report.variant_views import INDICATIVE, sqnr_text, variant_rows
+    from profiler.units import size_bytes
 
     rows = []
     for row in variant_rows(report):

@@ -25,8 +25,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    from profiler.records.report import load_report
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
-    from profiler.report.model import load_report
 
     check_output(args.output, EXPORT_EXTENSIONS, ("input report", args.input))
     write_report(load_report(args.input), args.output)

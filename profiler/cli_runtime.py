@@ -32,8 +32,9 @@ from profiler.cli_common import (
 
 if TYPE_CHECKING:
     from profiler.bench.profile import ProfileOptions
-    from profiler.bench.types import Run
-    from profiler.report.model import Report
+    from profiler.bench.wire import Event
+    from profiler.records.report import Report
+    from profiler.records.runs import Run
     from profiler.runtime.devices import DeviceInfo
 
 DEFAULT_DEVICE = "ov:CPU"
@@ -55,6 +56,8 @@ def _add_devices(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--model", metavar="FILE",
                         help="say which devices can run this model file (by its format)")
+    parser.add_argument("--target", metavar="NAME",
+                        help="list the devices of a target board (see `edgeprof-cli targets`)")
     parser.set_defaults(command=_run_devices)
 
 
@@ -62,9 +65,13 @@ def _run_devices(args: argparse.Namespace) -> int:
     import json
 
     from profiler.environment import cpu_info
-    from profiler.report.serialize import to_dict
+    from profiler.records.serialize import to_dict
     from profiler.runtime.devices import devices_for_format, discover, model_format
 
+    if args.target:
+        from profiler.cli_remote import run_remote_devices
+
+        return run_remote_devices(args)
     (devices, notes), cpu = discover(), cpu_info()
     refused = devices_for_format(devices, model_format(args.model))[1] if args.model else {}
     if args.json:
@@ -141,9 +148,10 @@ def _add_profile(subparsers: argparse._SubParsersAction) -> None:
 def profile_options(args: argparse.Namespace) -> ProfileOptions:
     from profiler.bench.profile import ProfileOptions, parse_cpus
     from profiler.bench.protocol import DEFAULT_THROUGHPUT_S, StopRule
-    from profiler.bench.supervisor import Limits, default_memory_limit_bytes, parse_memory_limit
+    from profiler.bench.supervisor import Limits, parse_memory_limit
     from profiler.cli_inputs import value_options
     from profiler.errors import UsageError
+    from profiler.processes import default_memory_limit_bytes
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
@@ -179,7 +187,7 @@ def check_formats(devices: list[str], model_path: str) -> None:
 
 
 def _run_profile(args: argparse.Namespace) -> int:
-    from profiler.bench.profile import profile_model
+    from profiler.api import profile
     from profiler.model.shapes import parse_shape_overrides
     from profiler.report.exporters import EXPORT_EXTENSIONS, write_report
 
@@ -191,14 +199,14 @@ def _run_profile(args: argparse.Namespace) -> int:
     check_devices(devices)
     printer = ProgressPrinter(sys.stderr)
     try:
-        report = profile_model(args.model, devices, parse_shape_overrides(args.shape), options,
-                               progress=printer)
+        result = profile(args.model, devices, options, parse_shape_overrides(args.shape),
+                         progress=printer, save_history=args.history)
     finally:
         printer.close()
-    if args.history:
-        from profiler.cli_history import save_to_history
-
-        save_to_history(report)
+    report = result.report
+    if result.history_error:
+        note(f"warning: run not saved to the history: {result.history_error}; "
+             "--no-history skips it")
     if args.output:
         write_report(report, args.output)
         note(f"wrote {args.output}")
@@ -251,7 +259,7 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def run_row(run: Run) -> list[str]:
-    from profiler.report.units import size_bytes
+    from profiler.units import size_bytes
 
     stats = run.latency if run.latency and run.latency.count else None
     memory = run.memory
@@ -276,30 +284,31 @@ def runs_summary(report: Report) -> str:
 
 
 class ProgressPrinter:
-    """Progress on stderr: one line per stage per device, or an in-place bar on a terminal."""
+    """Progress on stderr: one line per stage per job, or on a terminal an in-place bar of the
+    whole job (stages weighted by expected time) with the stage, the latency CI against its
+    target and the time left."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self._open_line = False
-        self._device = ""
+        self._label = ""
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        from profiler.bench.supervisor import stage_verb
+    def __call__(self, event: Event) -> None:
+        from profiler.bench.wire import StageEvent, event_label, event_text, stage_text
 
-        device, stage = str(event.get("device", "")), str(event.get("stage", ""))
-        if device != self._device:
+        label = event_label(event)
+        if label != self._label:
             self._newline()
-            self._device = device
+            self._label = label
         if not self.tty:
-            if event.get("event") == "stage":
-                print(escape_controls(f"[{device}] {stage_verb(stage)}"), file=self.stream,
+            if isinstance(event, StageEvent):
+                print(escape_controls(f"[{label}] {stage_text(event)}"), file=self.stream,
                       flush=True)
             return
-        fraction = float(event.get("fraction", 0.0)) if event.get("event") == "progress" else 0.0
-        filled = round(fraction * BAR_WIDTH)
+        filled = round(event.overall * BAR_WIDTH)
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        text = escape_controls(f"[{device}] [{bar}] {stage_verb(stage)[:40]:<40}")
+        text = escape_controls(f"[{label}] [{bar}] {event_text(event)[:60]:<60}")
         self.stream.write(f"\r{text}")
         self.stream.flush()
         self._open_line = True
@@ -333,8 +342,8 @@ COMPARISON_EXTENSIONS = (".md", ".json", ".txt")
 
 
 def _run_compare(args: argparse.Namespace) -> int:
+    from profiler.records.report import load_report
     from profiler.report.compare import compare_reports, comparison_text
-    from profiler.report.model import load_report
 
     if args.output:
         check_output(args.output, COMPARISON_EXTENSIONS)

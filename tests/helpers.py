@@ -6,7 +6,7 @@ import time
 
 import psutil
 
-from profiler.bench.types import LatencyStats
+from profiler.records.runs import LatencyStats
 
 
 def latency(samples: list[float]) -> LatencyStats:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from profiler.bench.types import Run
-from profiler.report.units import milliseconds, si, size_bytes
+from profiler.records.runs import Run
 from profiler.report.views import (
     Share,
     effective,
@@ -19,6 +18,7 @@ from profiler.report.views import (
     successful_runs,
     time_by_layer_type,
 )
+from profiler.units import milliseconds, si, size_bytes
 from ui.report_data import ReportData, RunLayers
 
 METRICS = {"macs": "MACs", "flops": "FLOPs", "params": "Params", "time": "Time"}

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from html import escape
 
-from profiler.analysis.types import LayerCost
-from profiler.bench.types import RuntimeLayer
-from profiler.report.units import si, size_bytes
+from profiler.records.analysis import LayerCost
+from profiler.records.runs import RuntimeLayer
+from profiler.units import si, size_bytes
 from ui.report_data import ReportData, RunLayers
 
 

@@ -1,6 +1,6 @@
 """File › Export: the report as HTML, JSON, CSV or Markdown (profiler's exporters, rendered
-off the GUI thread) or one chart as a PNG/SVG image (pyqtgraph's exporters, on the GUI thread
-because they paint the chart's scene)."""
+off the GUI thread by the app's runner) or one chart as a PNG/SVG image (pyqtgraph's
+exporters, on the GUI thread because they paint the chart's scene)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from profiler.report.model import Report
+from profiler.records.report import Report
+from ui.runner import Runner
 from ui.settings import AppSettings
 
 if TYPE_CHECKING:
@@ -202,11 +203,6 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "chart"
 
 
-class _ReportJob(QObject):
-    finished = Signal(str, str)
-    """(path, error message or '')"""
-
-
 class ExportDialog(QDialog):
     exported = Signal(str)
     """The path written, once a file is complete."""
@@ -217,9 +213,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export")
         self.report, self.charts, self.settings = report, charts, settings
         self.stem = os.path.splitext(report.model.name if report.model else "report")[0]
-        self.pool = QThreadPool(self)
-        self.job = _ReportJob(self)
-        self.job.finished.connect(self._report_written)
+        self.runner = Runner(self, max_threads=1)
         self.format = QComboBox()
         for item in FORMATS:
             if not item.chart or charts is not None:
@@ -298,8 +292,10 @@ class ExportDialog(QDialog):
             return
         self.export_button.setEnabled(False)
         self.message.setText("Exporting…")
-        report, job = self.report, self.job
-        self.pool.start(lambda: job.finished.emit(path, _write_report(report, path)))
+        report = self.report
+        self.runner.start(lambda _progress, _cancel, _partial: _write_report(report, path),
+                          on_done=lambda _none: self._report_written(path, ""),
+                          on_error=lambda message: self._report_written(path, message))
 
     def _export_chart(self, path: str) -> None:
         assert self.charts is not None
@@ -311,7 +307,6 @@ class ExportDialog(QDialog):
             return
         self._done(path)
 
-    @Slot(str, str)
     def _report_written(self, path: str, error: str) -> None:
         self.export_button.setEnabled(True)
         if error:
@@ -325,17 +320,13 @@ class ExportDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
-        self.pool.waitForDone()  # never leave a writer running behind a closed dialog
+        self.runner.pool.waitForDone()  # never leave a writer running behind a closed dialog
         super().done(result)
 
 
-def _write_report(report: Report, path: str) -> str:
-    """Runs in a pool thread; returns '' or the one-line error."""
-    from profiler.errors import ProfilerError
+def _write_report(report: Report, path: str) -> None:
+    """Runs on the runner: any error reaches the dialog as one line (never stuck on
+    "Exporting…")."""
     from profiler.report.exporters import write_report
 
-    try:
-        write_report(report, path)
-    except ProfilerError as error:
-        return str(error)
-    return ""
+    write_report(report, path)

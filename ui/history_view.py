@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -27,11 +28,12 @@ from PySide6.QtWidgets import (
 
 from ui.compare_view import CompareView
 from ui.jobs import BackgroundJob, Sink
+from ui.state import AppState
+from ui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
     from profiler.history.store import HistoryEntry
     from profiler.report.compare import Comparison
-    from ui.main_window import MainWindow
 
 HEADERS = ["id", "finished (UTC)", "model", "device", "variant", "precision", "p50 ms", "error"]
 LIST_LIMIT = 500
@@ -60,10 +62,24 @@ def compare_runs(a_id: int, b_id: int) -> Comparison:
     return HistoryStore().compare_runs(a_id, b_id, top=COMPARE_TOP_LAYERS)
 
 
+def open_run(run_id: int) -> object:
+    """A saved run's report as a Document (view data built off the GUI thread)."""
+    from profiler.history.store import HistoryStore
+    from ui.loader import prepare_document
+
+    report = HistoryStore().get_run(run_id).report
+    return prepare_document(report, report.model.path if report.model else "")
+
+
 class HistoryView(QWidget):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__()
-        self.window_ = window
+    message = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, state: AppState, runner: object = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.theme: Theme = LIGHT
         self.entries: list[HistoryEntry] = []
         self.loader = BackgroundJob(self)
         self.worker = BackgroundJob(self)
@@ -100,7 +116,9 @@ class HistoryView(QWidget):
         dock = self.parentWidget()
         if (isinstance(dock, QDockWidget) and not dock.isFloating()
                 and dock.height() < CRAMPED_HEIGHT_PX):
-            self.window_.resizeDocks([dock], [PREFERRED_HEIGHT_PX], Qt.Orientation.Vertical)
+            window = dock.parentWidget()
+            if isinstance(window, QMainWindow):
+                window.resizeDocks([dock], [PREFERRED_HEIGHT_PX], Qt.Orientation.Vertical)
 
     def _layout(self) -> None:
         bar = QHBoxLayout()
@@ -128,7 +146,7 @@ class HistoryView(QWidget):
         self.worker.finished.connect(self._worked)
         self.worker.failed.connect(lambda message: self.status.setText(message))
         self.worker.running_changed.connect(lambda _running: self._update_buttons())
-        self.window_.profile_panel.run_finished.connect(lambda _report: self.refresh())
+        self.state.history_changed.connect(self.refresh)
 
     # Listing
     def refresh(self) -> None:
@@ -192,22 +210,23 @@ class HistoryView(QWidget):
         ids = self.selected_ids()
         if len(ids) != 1 or self.worker.is_running():
             return
-        from profiler.history.store import HistoryStore
-
         run_id = ids[0]
-        self.worker.start(lambda _p, _c, _r: ("open", HistoryStore().get_run(run_id).report))
+        self.worker.start(lambda _p, _c, _r: ("open", open_run(run_id)))
 
     def _worked(self, result: tuple[str, Any]) -> None:
         kind, value = result
         if kind == "compare":
-            self.comparison.apply_theme(self.window_.theme)
+            self.comparison.apply_theme(self.theme)
             self.comparison.set_comparison(value)
             self.status.setText(f"Compared (B − A): {len(value.layers):,} layer(s) timed on "
                                 "both sides" + (f"; {value.model_note}" if value.model_note
                                                 else ""))
         else:
-            self.window_.show_report(value)
+            self.state.set_current(self.state.open(value))
             self.status.setText("Opened the run's report in a tab")
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
 
     def shutdown(self) -> None:
         self.loader.shutdown()

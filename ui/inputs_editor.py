@@ -7,7 +7,6 @@ off the GUI thread, so the report (and its warnings) follow the settings.
 
 from __future__ import annotations
 
-import re
 import threading
 
 from PySide6.QtCore import Qt, Signal
@@ -25,7 +24,9 @@ from PySide6.QtWidgets import (
 from profiler.errors import ProfilerError
 from profiler.model.input_settings import InputSettings, parse_input_ranges, parse_input_values
 from profiler.model.shapes import format_shape, parse_shape_overrides
-from profiler.report.model import Report, TensorSpec
+from profiler.records.model import TensorSpec
+from profiler.records.report import Report
+from ui.app_words import app_text
 from ui.jobs import BackgroundJob, Sink
 
 COLUMNS = ["Input", "Type", "Declared", "Run at", "Values", "Setting", "How"]
@@ -33,24 +34,6 @@ NAME, DTYPE, DECLARED, SHAPE, SOURCE, SETTING, NOTE = range(len(COLUMNS))
 VALUE_SOURCES = ["auto", "value", "range"]
 """auto: read from the graph (or random); value: one value (a scalar, or a fill); range:
 LO:HI (integers in [LO, HI), floats uniform)."""
-
-_FLAG_WORDING = [
-    (re.compile(r"(?:set another size with |give one with |with )?--shape ([^\s=]+)=[^\s)]*"),
-     r"set the shape of \1 in Inputs"),
-    (re.compile(r"(?:set a valid range with |with )?--input-range ([^\s=]+)=[^\s)]*"),
-     r"set a range for \1 in Inputs"),
-    (re.compile(r"(?:give another with |with )?--input-value ([^\s=]+)=[^\s)]*"),
-     r"set a value for \1 in Inputs"),
-    (re.compile(r"--shape"), "the shapes in Inputs"),
-]
-
-
-def app_text(message: str) -> str:
-    """A core message with its command-line flags replaced by the app action that does it."""
-    for pattern, wording in _FLAG_WORDING:
-        message = pattern.sub(wording, message)
-    return message
-
 
 def reanalyse(path: str, settings: InputSettings, _progress: Sink, _cancel: threading.Event,
               _partial: Sink) -> Report:

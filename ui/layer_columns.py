@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiler.report.units import si, size_bytes
+from profiler.units import si, size_bytes
 from ui.report_data import ReportData, RunLayers
 
 PROBLEM_STATUSES = ("unsupported", "shape_unknown")

@@ -1,5 +1,5 @@
-"""Opening files off the GUI thread: request (``Loader.load``) -> execute (``load_document`` in
-a pool thread) -> apply (``loaded``/``failed`` delivered on the GUI thread).
+"""Opening files off the GUI thread: request (``Loader.load``) -> execute (``load_document`` on
+the app's runner, view data included) -> apply (``loaded``/``failed`` on the GUI thread).
 
 ``load_document`` and ``prepare_document`` are plain functions with no Qt, so the core's heavy
 imports (onnx, the analysis) happen in the worker the first time a model is opened, never at
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal
+
+from ui.runner import Handle, Runner, UserMessage
 
 if TYPE_CHECKING:
-    from profiler.report.model import Report
+    from profiler.records.report import Report
     from ui.layer_columns import ColumnSpec
     from ui.report_data import ReportData
 
@@ -46,15 +49,24 @@ def prepare_document(report: Report, source_path: str = "", read_only: bool = Fa
     return Document(source_path, report, data, build_columns(data), read_only)
 
 
-def load_document(path: str) -> Document:
-    """Analyse a model, or read a saved report (by extension). Raises ProfilerError."""
+def load_document(path: str, cancel: threading.Event | None = None) -> Document:
+    """Analyse a model, or read a saved report (by extension); the view data too, so the
+    GUI thread only creates widgets. Raises ProfilerError, or Cancelled once cancelled."""
     if path.lower().endswith(REPORT_EXTENSIONS):
-        from profiler.report.model import load_report
+        from profiler.records.report import load_report
 
-        return prepare_document(load_report(path), path, read_only=True)
-    from profiler.api import analyze_model
+        report, read_only = load_report(path), True
+    else:
+        from profiler.api import analyze_model
 
-    return prepare_document(analyze_model(path), path)
+        report, read_only = analyze_model(path), False
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{os.path.basename(path)}: opening cancelled")
+    return prepare_document(report, path, read_only=read_only)
+
+
+class Cancelled(UserMessage):
+    """The request was cancelled before its result was complete."""
 
 
 def _warm_chart_imports() -> None:
@@ -63,10 +75,21 @@ def _warm_chart_imports() -> None:
     import ui.charts  # noqa: F401
 
 
+def _start_sandbox_helper() -> None:
+    """The fork server that sandboxed parsing starts from: this process has Qt's threads, so
+    a child is never forked from it directly (profiler.sandbox)."""
+    from profiler.sandbox import start_helper
+
+    try:
+        start_helper()
+    except OSError:  # the first file then starts it, and says why if it cannot
+        log.debug("the sandbox helper did not start", exc_info=True)
+
+
 def _failure_message(path: str, error: BaseException) -> str:
     from profiler.errors import ProfilerError
 
-    if isinstance(error, ProfilerError):
+    if isinstance(error, (ProfilerError, Cancelled)):
         return str(error)
     # A bug or an unexpected library error: one line for the user, the traceback in the log.
     log.debug("loading %s failed", path, exc_info=error)
@@ -75,7 +98,7 @@ def _failure_message(path: str, error: BaseException) -> str:
 
 
 class Loader(QObject):
-    """Loads one file at a time in its own pool thread; ``pending`` counts requests not yet
+    """Loads one file at a time (a one-thread runner); ``pending`` counts requests not yet
     delivered. Signals arrive on the GUI thread."""
 
     started = Signal(str)
@@ -84,40 +107,29 @@ class Loader(QObject):
     failed = Signal(str, str)
     """(path, one-line message)"""
     busy_changed = Signal(bool)
-    _finished = Signal(str, object, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)  # analysis is pure Python: a second thread only adds GIL
+        self.runner = Runner(self, max_threads=1)
         self.pending = 0
         self.closed = False
-        self._finished.connect(self._deliver)
 
-    def load(self, path: str) -> None:
+    def load(self, path: str) -> Handle:
         self.pending += 1
         if self.pending == 1:
             self.busy_changed.emit(True)
         self.started.emit(path)
-        self.pool.start(lambda: self._work(path))
+        return self.runner.start(lambda _progress, cancel, _partial: _work(path, cancel),
+                                 on_done=lambda document: self._deliver(path, document, ""),
+                                 on_error=lambda message: self._deliver(path, None, message))
 
-    def _work(self, path: str) -> None:
-        """Runs in the pool thread: only the private signal crosses back."""
-        try:
-            document = load_document(path)
-            _warm_chart_imports()
-        except Exception as error:
-            self._finished.emit(path, None, _failure_message(path, error))
-            return
-        self._finished.emit(path, document, "")
-
-    @Slot(str, object, str)
     def _deliver(self, path: str, document: object, message: str) -> None:
         self.pending -= 1
         if self.closed:
             return
         if document is None:
-            self.failed.emit(path, message)
+            self.failed.emit(path, message if message != "cancelled"
+                             else f"{os.path.basename(path)}: opening cancelled")
         else:
             self.loaded.emit(path, document)
         if self.pending == 0:
@@ -126,5 +138,18 @@ class Loader(QObject):
     def shutdown(self) -> None:
         """Drop queued loads and wait for the running one (the window is closing)."""
         self.closed = True
-        self.pool.clear()
-        self.pool.waitForDone()
+        self.runner.shutdown()
+
+
+def _work(path: str, cancel: threading.Event) -> Document:
+    """In the runner's thread; a load cancelled before its view data is built stops there."""
+    try:
+        document = load_document(path, cancel)
+        _warm_chart_imports()
+    except Exception as error:
+        raise LoadFailed(_failure_message(path, error)) from error
+    return document
+
+
+class LoadFailed(UserMessage):
+    """Carries the one-line message the user sees (the runner names other errors' types)."""

@@ -1,8 +1,10 @@
-"""The main window: one tab per opened model or report, the message banner, menus, status bar.
+"""The main window: one tab per open document, the message banner, menus, status bar.
 
-Opening follows request -> worker -> apply: ``open_paths`` asks the loader, which analyses in a
-pool thread; ``_loaded`` adds the tab on the GUI thread. Later panels (profiling, quantization,
-history) are docks added with ``add_panel``; they call ``show_report`` with each new Report.
+The window owns the application state (ui.state) and the tabs: a document opened in the state
+gets a tab, a tab brought to the front makes its document current. Opening follows request ->
+worker -> apply: ``open_paths`` asks the loader (analysis and view data off the GUI thread);
+the result is opened in the state. The panels (profiling, quantization, history) are docks
+given the state and the runner; they never reach into this window.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ import ui.qt_compat  # noqa: F401 - before any signal is emitted
 from ui.banner import MessageBanner
 from ui.gc_guard import GuiThreadCollector
 from ui.loader import Document, Loader, prepare_document
+from ui.runner import Runner
 from ui.settings import AppSettings
+from ui.state import AppState
 from ui.theme import THEMES, apply_theme, theme_named
 from ui.welcome import WelcomePage
 
 if TYPE_CHECKING:
-    from profiler.report.model import Report
+    from profiler.records.report import Report
     from ui.model_view import ReportView
 
 SCREEN_SHARE = 0.85
@@ -78,6 +82,8 @@ class MainWindow(QMainWindow):
         # (the offscreen platform warns on every such change).
         self.setMinimumSize(*MIN_SIZE)
         self.setAcceptDrops(True)
+        self.state = AppState(self.settings.prefs.profile, self.settings.prefs.quantize, self)
+        self.runner = Runner(self)
         self.banner = MessageBanner()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -98,6 +104,7 @@ class MainWindow(QMainWindow):
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
         self.loader.busy_changed.connect(self._busy)
+        self._follow_state()
         self._status_bar()
         self._menus()
         self._add_panels()
@@ -112,6 +119,12 @@ class MainWindow(QMainWindow):
             return
         available = screen.availableGeometry()
         self.resize(*first_window_size(available.width(), available.height()))
+
+    def _follow_state(self) -> None:
+        self.state.document_opened.connect(self._document_opened)
+        self.state.document_changed.connect(self._document_changed)
+        self.state.document_closed.connect(self._document_closed)
+        self.state.current_changed.connect(self._current_document_changed)
 
     def _central(self) -> None:
         central = QWidget()
@@ -188,7 +201,8 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(busy)
 
     def _loaded(self, path: str, document: Document) -> None:
-        view = self._show_document(document)
+        doc_id = self.state.open(document)
+        self.state.set_current(doc_id)
         self.settings.add_recent_file(path)
         self._refresh_recent()
         totals = document.report.analysis.totals if document.report.analysis else None
@@ -196,7 +210,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {os.path.basename(path)}{summary}"
                                      + (" (saved report, read-only)" if document.read_only
                                         else ""), 8000)
-        self.tabs.setCurrentWidget(view)
 
     def _failed(self, path: str, message: str) -> None:
         self.banner.add_error(f"Cannot open {message}" if os.path.basename(path) in message
@@ -211,25 +224,50 @@ class MainWindow(QMainWindow):
     def current_view(self) -> ReportView | None:
         return self.tabs.currentWidget()  # type: ignore[return-value]
 
-    def _show_document(self, document: Document, view: ReportView | None = None) -> ReportView:
+    def view_of(self, doc_id: int) -> ReportView | None:
+        return next((v for v in self.views() if v.doc_id == doc_id), None)
+
+    def _document_opened(self, doc_id: int) -> None:
         from ui.model_view import ReportView
 
-        source = document.source_path
-        view = view or next((v for v in self.views()
-                             if source and v.document.source_path == source), None)
-        if view is None:
-            view = ReportView(document, self.theme)
-            index = self.tabs.addTab(view, self._tab_title(document))
-        else:
-            view.set_document(document)
-            index = self.tabs.indexOf(view)
-            self.tabs.setTabText(index, self._tab_title(document))
-        self.tabs.setTabToolTip(index, source or self._tab_title(document))
+        state = self.state.get(doc_id)
+        assert state is not None
+        view = ReportView(state.document, self.theme)
+        view.doc_id = doc_id
+        view.layers_selected.connect(lambda layers: self.state.select_layers(doc_id, layers))
+        index = self.tabs.addTab(view, self._tab_title(state.document))
+        self.tabs.setTabToolTip(index, state.document.source_path
+                                or self._tab_title(state.document))
         self.stack.setCurrentWidget(self.tabs)
         self._update_actions()
-        if view is self.current_view():
-            self.current_report_changed.emit(document.report)
-        return view
+        if self.state.current_id is None:
+            self.state.set_current(doc_id)
+
+    def _document_changed(self, doc_id: int) -> None:
+        state, view = self.state.get(doc_id), self.view_of(doc_id)
+        if state is None or view is None:
+            return
+        view.set_document(state.document)
+        self.tabs.setTabText(self.tabs.indexOf(view), self._tab_title(state.document))
+        if doc_id == self.state.current_id:
+            self.current_report_changed.emit(state.report)
+
+    def _document_closed(self, doc_id: int) -> None:
+        view = self.view_of(doc_id)
+        if view is not None:
+            self.tabs.removeTab(self.tabs.indexOf(view))
+            view.deleteLater()
+        if not self.tabs.count():
+            self.stack.setCurrentWidget(self.welcome)
+        self._update_actions()
+
+    def _current_document_changed(self, doc_id: int | None) -> None:
+        view = self.view_of(doc_id) if doc_id is not None else None
+        if view is not None and view is not self.current_view():
+            self.tabs.setCurrentWidget(view)
+        state = self.state.current()
+        self.current_report_changed.emit(state.report if state else None)
+        self._update_actions()
 
     @staticmethod
     def _tab_title(document: Document) -> str:
@@ -238,26 +276,28 @@ class MainWindow(QMainWindow):
         return f"{name} · report" if document.read_only else name
 
     def show_report(self, report: Report) -> ReportView:
-        """Show ``report`` (runs included) in the tab that already shows it or its model,
-        else in a new tab. The profile panel calls this after each device finishes."""
-        view = next((v for v in self.views() if v.document.report is report), None)
-        if view is None and report.model is not None:
-            view = next((v for v in self.views() if not v.document.read_only
-                         and v.document.report.model is not None
-                         and v.document.report.model.path == report.model.path), None)
-        source = view.document.source_path if view else (report.model.path if report.model
-                                                          else "")
+        """Show ``report`` (runs included) in the tab of its model, else in a new tab; the view
+        data is built here, on the calling thread (panels hand over documents built off the
+        GUI thread instead, through the state)."""
+        state = next((d for d in self.state.documents.values() if d.report is report), None)
+        if state is None and report.model is not None:
+            state = self.state.find_model(report.model.path)
+        source = state.document.source_path if state else (report.model.path if report.model
+                                                           else "")
         document = replace(prepare_document(report, source), read_only=False)
-        return self._show_document(document, view)
+        if state is not None:
+            self.state.update_document(state.id, document)
+            doc_id = state.id
+        else:
+            doc_id = self.state.open(document)
+        view = self.view_of(doc_id)
+        assert view is not None
+        return view
 
     def close_tab(self, index: int) -> None:
         view = self.tabs.widget(index)
-        self.tabs.removeTab(index)
         if view is not None:
-            view.deleteLater()
-        if not self.tabs.count():
-            self.stack.setCurrentWidget(self.welcome)
-        self._update_actions()
+            self.state.close(view.doc_id)  # type: ignore[attr-defined]
 
     def close_current_tab(self) -> None:
         if self.tabs.count():
@@ -265,7 +305,7 @@ class MainWindow(QMainWindow):
 
     def _current_tab_changed(self, _index: int) -> None:
         view = self.current_view()
-        self.current_report_changed.emit(view.document.report if view else None)
+        self.state.set_current(view.doc_id if view is not None else None)
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -294,9 +334,14 @@ class MainWindow(QMainWindow):
         from ui.profile_panel import ProfilePanel
         from ui.quantize_panel import QuantizePanel
 
-        self.profile_panel = ProfilePanel(self)
-        self.quantize_panel = QuantizePanel(self, self.profile_panel)
-        self.history_view = HistoryView(self)
+        self.profile_panel = ProfilePanel(self.state, self.settings, self.runner)
+        self.quantize_panel = QuantizePanel(self.state, self.settings, self.runner)
+        self.profile_panel.devices_found.connect(self.quantize_panel.set_devices)
+        self.history_view = HistoryView(self.state, self.runner)
+        self.addActions(self.profile_panel.window_actions())
+        for panel in (self.profile_panel, self.quantize_panel, self.history_view):
+            panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+            panel.error.connect(self.banner.add_error)
         profile_dock = self.add_panel("Profile", self.profile_panel)
         self.tabifyDockWidget(profile_dock, self.add_panel("Quantize", self.quantize_panel))
         profile_dock.raise_()
@@ -338,6 +383,8 @@ class MainWindow(QMainWindow):
         for action in self.theme_group.actions():
             action.setChecked(action.data() == self.theme.name)
         self.banner.apply_theme(self.theme)
+        if hasattr(self, "history_view"):
+            self.history_view.apply_theme(self.theme)
         for view in self.views():
             view.apply_theme(self.theme)
 
@@ -371,6 +418,7 @@ class MainWindow(QMainWindow):
         self.loader.shutdown()
         for panel in (self.profile_panel, self.quantize_panel, self.history_view):
             panel.shutdown()
+        self.runner.shutdown()
         self.collector.stop()
         self.settings.set_window_layout(self.saveGeometry(), self.saveState())
         self.settings.sync()

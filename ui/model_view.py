@@ -1,5 +1,7 @@
 """One report tab: summary card, layer table, charts and the selected layer's details, kept in
-sync (selecting a layer anywhere selects it everywhere)."""
+sync (selecting a layer anywhere selects it everywhere). The selected layers are announced
+(``layers_selected``) for the application state; ``add_strip`` and ``add_side_pane`` are the
+places for the warnings strip (under the card) and the runs pane (beside the charts)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from ui.summary_card import SummaryCard
 from ui.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from profiler.report.model import Report
+    from profiler.records.report import Report
     from ui.charts import ChartPanel
 
 TABLE_SHARE = 0.58
@@ -28,6 +30,8 @@ class ReportView(QWidget):
     """Shows a :class:`Document`; ``set_document`` refreshes every part (runs included)."""
 
     layer_selected = Signal(int)
+    layers_selected = Signal(list)
+    """Every selected layer (rows of the table plus the current one), sorted."""
 
     def __init__(self, document: Document, theme: Theme = LIGHT,
                  parent: QWidget | None = None) -> None:
@@ -35,6 +39,8 @@ class ReportView(QWidget):
         from ui.charts import ChartPanel  # pyqtgraph: imported with the first report only
 
         self.document = document
+        self.doc_id = 0
+        """The application state's id of the document shown (set by the window)."""
         self.theme = theme
         self.selected: int | None = None
         self.card = SummaryCard()
@@ -46,8 +52,11 @@ class ReportView(QWidget):
         self.sized = False
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.strips = QVBoxLayout()
         self._layout()
         self.table.layer_selected.connect(self._layer_selected)
+        selection = self.table.view.selectionModel()
+        selection.selectionChanged.connect(lambda *_: self._announce_selection())
         self.charts.layer_clicked.connect(self.select_layer)
         self.charts.op_type_clicked.connect(self._op_type_clicked)
         self.apply_theme(theme)
@@ -76,7 +85,16 @@ class ReportView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.card)
+        layout.addLayout(self.strips)
         layout.addWidget(self.splitter, 1)
+
+    def add_strip(self, widget: QWidget) -> None:
+        """A full-width strip under the summary card (the document's warnings)."""
+        self.strips.addWidget(widget)
+
+    def add_side_pane(self, widget: QWidget) -> None:
+        """A pane right of the charts and details (the document's runs)."""
+        self.splitter.addWidget(widget)
 
     @property
     def report(self) -> Report:
@@ -109,6 +127,21 @@ class ReportView(QWidget):
         if layer != self.selected:
             self._apply_selection(layer)
             self.layer_selected.emit(layer)
+        self._announce_selection()
+
+    def selected_layers(self) -> list[int]:
+        from ui.layer_table import LAYER_INDEX_ROLE
+
+        selection = self.table.view.selectionModel()
+        rows = selection.selectedRows() if selection is not None else []
+        layers = {int(self.table.proxy.data(index, LAYER_INDEX_ROLE)) for index in rows}
+        current = self.table.selected_layer()
+        if current is not None:
+            layers.add(current)
+        return sorted(layer for layer in layers if 0 <= layer < len(self.document.data.layers))
+
+    def _announce_selection(self) -> None:
+        self.layers_selected.emit(self.selected_layers())
 
     def _apply_selection(self, layer: int) -> None:
         self.selected = layer

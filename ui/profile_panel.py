@@ -1,14 +1,16 @@
-"""The profile dock: pick devices and settings, run the current tab's model on each device
-(every device in its own worker process, driven from a QThread), watch per-device progress,
-cancel, and see the report grow as each device finishes. The finished report goes to the
-history store, as with `edgeprof-cli profile`.
+"""The profile dock: pick devices and settings, run the current document's model on each device
+(``profiler.api.profile``: every device in its own worker process, driven from the app's
+runner), watch per-device progress, cancel, and see the report grow as each device finishes.
+Settings, inputs, progress rows and messages belong to a document (ui.state): bringing another
+tab to the front shows that document's; a run goes on for the document it was started for.
+The finished runs go to the history, as with `edgeprof-cli profile`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -32,24 +34,25 @@ from PySide6.QtWidgets import (
 )
 
 from profiler.model.input_settings import InputSettings
+from profiler.model.shapes import format_shape
 from ui.inputs_editor import InputsEditor
 from ui.jobs import BackgroundJob, Sink
+from ui.runner import Runner
+from ui.settings import PRECISIONS, STOP_RULES, AppSettings, ProfileDefaults
+from ui.state import AppState, DocumentState, ProgressRow, Results
 
 if TYPE_CHECKING:
     from profiler.bench.profile import ProfileOptions
-    from profiler.report.model import Report
+    from profiler.records.report import Report
     from profiler.runtime.devices import DeviceInfo
-    from ui.main_window import MainWindow
 
 STAGES = ("worker", "start", "load", "compile", "inputs", "first_inference", "warmup",
           "latency", "throughput", "layers")
-STOP_RULES = ("adaptive", "iterations", "duration")
-PRECISIONS = ("default", "f32", "bf16", "f16")
 _DISCOVERED: list[DeviceInfo] | None = None
 """Devices found by the first discovery: the runtimes do not change while the app runs."""
 
 
-# Plain functions run in the worker thread (no Qt) ------------------------------------------
+# Plain functions run off the GUI thread (no Qt) --------------------------------------------
 
 def discover_devices(_progress: Sink, _cancel: threading.Event, _partial: Sink) -> list[Any]:
     global _DISCOVERED
@@ -60,47 +63,42 @@ def discover_devices(_progress: Sink, _cancel: threading.Event, _partial: Sink) 
     return _DISCOVERED
 
 
-def save_report(report: Report) -> str:
-    """Save the runs to the history; the status text says what happened."""
-    from profiler.errors import ProfilerError
-    from profiler.history.store import HistoryStore
-
-    try:
-        ids = HistoryStore().save_report(report)
-    except ProfilerError as error:
+def history_text(saved_ids: list[int], error: str, cancelled: bool) -> str:
+    if cancelled:
+        return "Cancelled; runs not saved"
+    if error:
         return f"Runs not saved to the history: {error}"
-    return f"Saved {len(ids)} run(s) to the history" if ids else "Nothing to save"
+    return f"Saved {len(saved_ids)} run(s) to the history" if saved_ids else "Nothing to save"
 
 
-def profile_devices(model_path: str, devices: list[str], options: ProfileOptions,
-                    progress: Sink, cancel: threading.Event, partial: Sink,
-                    backend_factory: str = "",
-                    shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[Report, str]:
-    """Analysis, then one run per device; ``partial`` gets the report so far after each
-    device. Returns the report and the history status (not saved when cancelled)."""
-    from profiler.api import analyze_model
-    from profiler.bench.profile import (
-        build_jobs,
-        check_options,
-        concrete_shapes,
-        input_rules,
-        input_settings,
-    )
-    from profiler.bench.supervisor import run_job
+def profile_document(source: str, model_path: str, devices: list[str], options: ProfileOptions,
+                     shapes: dict[str, tuple[int, ...]], backend_factory: str,
+                     progress: Sink, cancel: threading.Event, partial: Sink
+                     ) -> tuple[Report, Any, str]:
+    """``api.profile``; after each device ``partial`` gets (report so far, its Document) with
+    the view data already built. Returns (report, Document, history status)."""
+    from profiler.api import profile
+    from ui.loader import prepare_document
 
-    check_options(options)
-    report = analyze_model(model_path, inputs=input_settings(options, shapes))
-    assert report.model is not None
-    jobs = build_jobs(model_path, devices, concrete_shapes(report.model.inputs), options,
-                      report.model.file_bytes, input_rules(report.model.inputs))
-    for job in jobs:
-        if cancel.is_set():
-            break
-        job.backend_factory = backend_factory
-        report.runs.append(run_job(job, progress, cancel, options.limits))
-        partial(replace(report, runs=list(report.runs)))  # a copy: this thread goes on
-    report.errors += [f"{run.device}: {run.error.message}" for run in report.runs if run.error]
-    return report, "Cancelled; runs not saved" if cancel.is_set() else save_report(report)
+    def on_run(report: Report) -> None:
+        partial((report, prepare_document(report, source)))
+
+    result = profile(model_path, devices, options, shapes, progress, cancel, on_run,
+                     save_history=True, backend_factory=backend_factory)
+    status = history_text(result.saved_run_ids, result.history_error, result.cancelled)
+    return result.report, prepare_document(result.report, source), status
+
+
+def event_row(event: Any) -> ProgressRow:
+    """A worker event as its device's row: overall share done and the stage's verb."""
+    from profiler.bench.wire import stage_verb
+
+    if isinstance(event, dict):  # the untyped events of older workers
+        return ProgressRow(str(event.get("device", "")), round(100 * stage_fraction(event)),
+                           stage_verb(str(event.get("stage", ""))))
+    overall = max(0.0, min(float(getattr(event, "overall", 0.0)), 1.0))
+    return ProgressRow(str(getattr(event, "device", "")), round(100 * overall),
+                       stage_verb(str(getattr(event, "stage", ""))))
 
 
 def stage_fraction(event: dict[str, Any]) -> float:
@@ -117,27 +115,36 @@ class ProfilePanel(QWidget):
     devices_found = Signal(object)
     """list[DeviceInfo], once discovery is done (the quantize panel offers them too)."""
     run_finished = Signal(object)
+    message = Signal(str)
+    """A status line for the window."""
+    error = Signal(str)
+    """A one-line error for the window's banner."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__()
-        self.window_ = window
-        self.settings = window.settings.store
+    def __init__(self, state: AppState, settings: AppSettings, runner: Runner | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.settings = state, settings
+        self.runner = runner or Runner(self)
         self.devices: list[DeviceInfo] = []
         self.backend_factory = ""
         """'module:callable' for the workers' backends (tests inject fakes); '' = real."""
-        self.row_of: dict[str, int] = {}
+        self.shown_id: int | None = None
+        """The document whose settings the widgets show."""
+        self.job_id: int | None = None
+        """The document the running profile belongs to."""
         self.last_report: Report | None = None
         self.discovery = BackgroundJob(self)
         self.job = BackgroundJob(self)
         self._widgets()
         self._layout()
         self._connect()
-        self._restore()
-        self._actions(window)
+        self._actions()
         self.discovery.start(discover_devices)
-        self._update_run_state()
+        self._show_document(state.current_id)
 
     def _widgets(self) -> None:
+        self.title = QLabel()
+        self.title.setObjectName("muted")
         self.device_list = QListWidget()
         self.device_list.setMaximumHeight(110)
         self.discovering = QLabel("discovering devices…")
@@ -148,10 +155,8 @@ class ProfilePanel(QWidget):
         self.stop_rule.addItems(STOP_RULES)
         self.iterations = QSpinBox()
         self.iterations.setRange(1, 1_000_000)
-        self.iterations.setValue(100)
         self.duration = QSpinBox()
         self.duration.setRange(1, 3600)
-        self.duration.setValue(10)
         self.duration.setSuffix(" s")
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
@@ -160,7 +165,6 @@ class ProfilePanel(QWidget):
         self.precision.addItems(PRECISIONS)
         self.inputs = InputsEditor()
         self.layers = QCheckBox("Per-layer pass")
-        self.layers.setChecked(True)
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.reason = QLabel()
@@ -187,6 +191,7 @@ class ProfilePanel(QWidget):
         buttons.addWidget(self.cancel_button)
         buttons.addStretch()
         layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addWidget(QLabel("Devices"))
         layout.addWidget(self.discovering)
         layout.addWidget(self.device_list)
@@ -207,38 +212,127 @@ class ProfilePanel(QWidget):
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.stop_rule.currentTextChanged.connect(self._stop_rule_changed)
-        self.window_.current_report_changed.connect(lambda _r: self._update_run_state())
-        self.window_.current_report_changed.connect(self._show_inputs)
-        self.inputs.applied.connect(self.window_.show_report)
+        self.state.current_changed.connect(self._show_document)
+        self.state.document_changed.connect(self._document_changed)
+        self.state.results_changed.connect(self._results_changed)
+        self.inputs.applied.connect(self._inputs_applied)
         self.device_list.itemChanged.connect(lambda _i: self._update_run_state())
 
-    def _actions(self, window: MainWindow) -> None:
-        """Window-wide shortcuts: Ctrl+R runs, Esc cancels."""
-        self.run_action = QAction("Run profile", window)
+    def _actions(self) -> None:
+        """Window-wide shortcuts (the window adds them): Ctrl+R runs, Esc cancels."""
+        self.run_action = QAction("Run profile", self)
         self.run_action.setShortcut(QKeySequence("Ctrl+R"))
         self.run_action.triggered.connect(self.run)
-        self.cancel_action = QAction("Cancel profile", window)
+        self.cancel_action = QAction("Cancel profile", self)
         self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.cancel_action.triggered.connect(self.cancel)
-        window.addActions([self.run_action, self.cancel_action])
 
-    # Settings
-    def _restore(self) -> None:
-        self.mode.setCurrentText(str(self.settings.value("profile/mode", "latency")))
-        self.stop_rule.setCurrentText(str(self.settings.value("profile/stop", "adaptive")))
-        self.iterations.setValue(int(str(self.settings.value("profile/iterations", 100))))
-        self._stop_rule_changed(self.stop_rule.currentText())
+    def window_actions(self) -> list[QAction]:
+        return [self.run_action, self.cancel_action]
 
-    def _save_settings(self) -> None:
-        self.settings.setValue("profile/devices", self.checked_devices())
-        self.settings.setValue("profile/mode", self.mode.currentText())
-        self.settings.setValue("profile/stop", self.stop_rule.currentText())
-        self.settings.setValue("profile/iterations", self.iterations.value())
+    # The document in front
+    def _show_document(self, doc_id: int | None) -> None:
+        """Keep the widgets' settings with the document they were for, then show the new one's
+        settings, inputs and results."""
+        self._keep_settings()
+        self.shown_id = doc_id
+        doc = self.state.get(doc_id) if doc_id is not None else None
+        self._show_settings(doc.profile if doc else self.state.profile_defaults)
+        self._show_inputs(doc)
+        self._show_results(doc)
+        self._update_run_state()
 
-    def _saved_devices(self) -> list[str]:
-        value = self.settings.value("profile/devices", [])
-        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        return [str(item) for item in items]
+    def _keep_settings(self) -> None:
+        doc = self.state.get(self.shown_id) if self.shown_id is not None else None
+        if doc is None:
+            return
+        self.state.set_profile_settings(doc.id, self.widget_settings())
+        self._keep_inputs(doc.id)
+
+    def _keep_inputs(self, doc_id: int) -> None:
+        """The editor's settings go with the document (a cell that does not parse keeps the
+        last good settings; the editor says what is wrong)."""
+        from profiler.errors import ProfilerError
+
+        with contextlib.suppress(ProfilerError):
+            self.state.set_inputs(doc_id, self.inputs.settings())
+
+    def widget_settings(self) -> ProfileDefaults:
+        return ProfileDefaults(
+            devices=self.checked_devices() or self._checked_ids(), mode=self.mode.currentText(),
+            stop=self.stop_rule.currentText(), iterations=self.iterations.value(),
+            duration_s=self.duration.value(), threads=self.threads.value(),
+            precision=self.precision.currentText(), layers=self.layers.isChecked())
+
+    def _show_settings(self, profile: ProfileDefaults) -> None:
+        self.mode.setCurrentText(profile.mode)
+        self.stop_rule.setCurrentText(profile.stop)
+        self.iterations.setValue(profile.iterations)
+        self.duration.setValue(profile.duration_s)
+        self.threads.setValue(profile.threads)
+        self.precision.setCurrentText(profile.precision)
+        self.layers.setChecked(profile.layers)
+        self._stop_rule_changed(profile.stop)
+        if self.devices:
+            self.check_devices(profile.devices or ["ov:CPU"])
+
+    def _show_inputs(self, doc: DocumentState | None) -> None:
+        """The editor shows the document's inputs as analysed, then its own edits."""
+        path = doc.model_path()[0] if doc else ""
+        self.inputs.set_report(doc.report if doc else None, path)
+        if doc is None:
+            return
+        for name, shape in doc.inputs.shapes.items():
+            self._edit_input(name, shape=format_shape(shape))
+        for name, value in doc.inputs.values.items():
+            self._edit_input(name, source="value", setting=f"{value:g}")
+        for name, (low, high) in doc.inputs.ranges.items():
+            self._edit_input(name, source="range", setting=f"{low:g}:{high:g}")
+
+    def _edit_input(self, name: str, **cells: str) -> None:
+        with contextlib.suppress(ValueError):  # an input the model no longer has
+            self.inputs.set_row(name, **cells)
+
+    def _show_results(self, doc: DocumentState | None) -> None:
+        results = doc.profile_results if doc else Results()
+        self.title.setText(f"Results for {doc.name}" if doc else "No model open")
+        self.progress_table.setRowCount(len(results.rows))
+        for row, line in enumerate(results.rows):
+            self.progress_table.setItem(row, 0, QTableWidgetItem(line.label))
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            bar.setMaximumHeight(16)
+            bar.setValue(line.percent or 0)
+            self.progress_table.setCellWidget(row, 1, bar)
+            item = QTableWidgetItem(line.status)
+            item.setToolTip(line.status)
+            self.progress_table.setItem(row, 2, item)
+        self.progress_table.resizeColumnToContents(0)
+        self.reason.setText(results.message)
+
+    def _results_changed(self, doc_id: int) -> None:
+        if doc_id == self.shown_id:
+            doc = self.state.get(doc_id)
+            self._show_results(doc)
+            self._update_run_state()
+
+    def _document_changed(self, doc_id: int) -> None:
+        if doc_id == self.shown_id:
+            self._update_run_state()
+
+    def _inputs_applied(self, report: Report) -> None:
+        """The editor re-analysed a model: its document gets the report (view data built off
+        the GUI thread) and the settings that made it."""
+        from ui.loader import prepare_document
+
+        doc = self.state.find_model(report.model.path) if report.model else None
+        if doc is None:
+            return
+        self._keep_inputs(doc.id)
+        source, doc_id = doc.document.source_path, doc.id
+        self.runner.start(lambda _p, _c, _r: prepare_document(report, source),
+                          on_done=lambda document: self.state.update_document(doc_id, document),
+                          on_error=self.error.emit)
 
     def _stop_rule_changed(self, rule: str) -> None:
         self.iterations.setVisible(rule == "iterations")
@@ -247,7 +341,9 @@ class ProfilePanel(QWidget):
     # Devices
     def set_devices(self, devices: list[DeviceInfo]) -> None:
         self.devices = list(devices)
-        saved = self._saved_devices() or ["ov:CPU"]
+        doc = self.state.current()
+        saved = (doc.profile.devices if doc else []) or self.state.profile_defaults.devices \
+            or ["ov:CPU"]
         self.device_list.blockSignals(True)
         self.device_list.clear()
         for device in self.devices:
@@ -264,6 +360,11 @@ class ProfilePanel(QWidget):
 
     def _discovery_failed(self, message: str) -> None:
         self.discovering.setText(f"Device discovery failed: {message}")
+
+    def _checked_ids(self) -> list[str]:
+        items = (self.device_list.item(i) for i in range(self.device_list.count()))
+        return [str(item.data(Qt.ItemDataRole.UserRole)) for item in items
+                if item.checkState() == Qt.CheckState.Checked]
 
     def checked_devices(self) -> list[str]:
         """Checked devices that can run the current model (the others are greyed out)."""
@@ -294,34 +395,25 @@ class ProfilePanel(QWidget):
 
     # Running
     def model_path(self) -> tuple[str, str]:
-        """The current tab's model file, or '' and why it cannot be profiled."""
-        view = self.window_.current_view()
-        if view is None:
-            return "", "Open a model to profile it."
-        model = view.document.report.model
-        path = view.document.source_path if not view.document.read_only else (
-            model.path if model else "")
-        if not path or not os.path.isfile(path):
-            return "", ("This saved report's model file is not on disk "
-                        f"({path or 'no path'}); open the model to profile it.")
-        return path, ""
-
-    def _show_inputs(self, report: Report | None) -> None:
-        """The editor follows the current tab's model (its inputs as analysed)."""
-        path, _why = self.model_path()
-        self.inputs.set_report(report, path)
+        """The current document's model file, or '' and why it cannot be profiled."""
+        doc = self.state.current()
+        return doc.model_path() if doc else ("", "Open a model to profile it.")
 
     def _update_run_state(self) -> None:
         running = self.job.is_running()
         path, why = self.model_path()
         self._mark_devices_for(path)
+        if running and self.job_id != self.state.current_id:
+            other = self.state.get(self.job_id) if self.job_id is not None else None
+            why = f"Profiling {other.name if other else 'another model'}; wait or cancel it."
         if not why and not self.checked_devices():
             why = "Check at least one device." if self.devices else "Waiting for devices…"
         self.run_button.setEnabled(not running and not why)
         self.run_action.setEnabled(not running and not why)
         self.run_button.setToolTip(why or f"Profile {os.path.basename(path)} (Ctrl+R)")
-        self.cancel_button.setEnabled(running)
-        if not running:
+        self.cancel_button.setEnabled(running and self.job_id == self.state.current_id)
+        doc = self.state.current()
+        if why and (doc is None or not doc.profile_results.message):
             self.reason.setText(why)
 
     def options(self) -> ProfileOptions:
@@ -331,7 +423,8 @@ class ProfilePanel(QWidget):
         inputs = self.inputs.checked_settings() or InputSettings()
         rule = self.stop_rule.currentText()
         return ProfileOptions(
-            mode=self.mode.currentText(), threads=self.threads.value() or None,
+            mode="throughput" if self.mode.currentText() == "throughput" else "latency",
+            threads=self.threads.value() or None,
             precision=None if self.precision.currentText() == "default"
             else self.precision.currentText(),
             layers=self.layers.isChecked(), input_values=dict(inputs.values),
@@ -342,82 +435,71 @@ class ProfilePanel(QWidget):
 
     def run(self) -> None:
         path, why = self.model_path()
-        devices = self.checked_devices()
-        if self.job.is_running() or why or not devices:
+        devices, doc = self.checked_devices(), self.state.current()
+        if self.job.is_running() or why or not devices or doc is None:
             return
-        self._save_settings()
-        self._reset_rows(devices)
         inputs = self.inputs.checked_settings()
         if inputs is None:
-            self.reason.setText("Fix the inputs first (see Inputs).")
+            self.state.set_message(doc.id, "Fix the inputs first (see Inputs).")
             return
-        options, factory = self.options(), self.backend_factory
-        self.reason.setText(f"Profiling {os.path.basename(path)}…")
-        self.job.start(lambda progress, cancel, partial: profile_devices(
-            path, devices, options, progress, cancel, partial, factory, inputs.shapes))
+        self._keep_settings()
+        self.settings.set_profile_defaults(doc.profile)
+        self.state.profile_defaults = doc.profile
+        rows = [ProgressRow(device, 0, "waiting") for device in devices]
+        self.state.set_results(doc.id, Results(rows, f"Profiling {doc.name}…"))
+        options, factory, source = self.options(), self.backend_factory, doc.document.source_path
+        self.job_id = doc.id
+        self.job.start(lambda progress, cancel, partial: profile_document(
+            source, path, devices, options, inputs.shapes, factory, progress, cancel, partial))
 
     def cancel(self) -> None:
-        if self.job.is_running():
+        if self.job.is_running() and self.job_id is not None:
             self.job.cancel()
-            self.reason.setText("Cancelling…")
-
-    def _reset_rows(self, devices: list[str]) -> None:
-        self.row_of = {device: row for row, device in enumerate(devices)}
-        self.progress_table.setRowCount(len(devices))
-        for row, device in enumerate(devices):
-            self.progress_table.setItem(row, 0, QTableWidgetItem(device))
-            bar = QProgressBar()
-            bar.setRange(0, 100)
-            bar.setMaximumHeight(16)
-            self.progress_table.setCellWidget(row, 1, bar)
-            self.progress_table.setItem(row, 2, QTableWidgetItem("waiting"))
-        self.progress_table.resizeColumnToContents(0)
-
-    def _set_row(self, device: str, percent: int | None, status: str) -> None:
-        row = self.row_of.get(device)
-        if row is None:
-            return
-        bar = self.progress_table.cellWidget(row, 1)
-        if isinstance(bar, QProgressBar) and percent is not None:
-            bar.setValue(percent)
-        item = self.progress_table.item(row, 2)
-        if item is not None:
-            item.setText(status)
-            item.setToolTip(status)
+            self.state.set_message(self.job_id, "Cancelling…")
 
     def status_text(self, device: str) -> str:
-        row = self.row_of.get(device)
-        item = self.progress_table.item(row, 2) if row is not None else None
-        return item.text() if item is not None else ""
+        doc = self.state.current()
+        rows = doc.profile_results.rows if doc else []
+        return next((row.status for row in rows if row.label == device), "")
 
-    def _progress(self, event: dict[str, Any]) -> None:
-        from profiler.bench.supervisor import stage_verb
+    def _progress(self, event: Any) -> None:
+        if self.job_id is not None:
+            self.state.set_row(self.job_id, event_row(event))
 
-        self._set_row(str(event.get("device", "")), round(100 * stage_fraction(event)),
-                      stage_verb(str(event.get("stage", ""))))
-
-    def _partial(self, report: Report) -> None:
+    def _partial(self, result: tuple[Report, Any]) -> None:
+        report, document = result
         run = report.runs[-1]
         if run.error is not None:
-            self._set_row(run.device, None, f"error: {run.error.message}")
+            row = ProgressRow(run.device, None, f"error: {run.error.message}")
         else:
             p50 = run.latency.p50 if run.latency and run.latency.count else None
-            self._set_row(run.device, 100, f"done: p50 {p50:.3f} ms" if p50 is not None
-                          else "done")
+            row = ProgressRow(run.device, 100, f"done: p50 {p50:.3f} ms" if p50 is not None
+                              else "done")
         self.last_report = report
-        self.window_.show_report(report)
+        if self.job_id is not None:
+            self.state.set_row(self.job_id, row)
+            self.state.add_runs(self.job_id, document)
 
-    def _finished(self, result: tuple[Report, str]) -> None:
-        report, saved = result
+    def _finished(self, result: tuple[Report, Any, str]) -> None:
+        report, document, saved = result
         self.last_report = report
-        self.reason.setText(saved)
-        self.window_.statusBar().showMessage(saved, 8000)
+        doc_id, self.job_id = self.job_id, None
+        doc = self.state.get(doc_id) if doc_id is not None else None
+        if doc is not None:
+            self.state.add_runs(doc.id, document)
+            self.state.set_message(doc.id, f"{doc.name}: {saved}")
+            self.message.emit(f"{doc.name}: {saved}")
+        self.state.history_changed.emit()
         self.run_finished.emit(report)
         self._update_run_state()
 
     def _failed(self, message: str) -> None:
-        self.reason.setText(f"Profiling failed: {message}")
-        self.window_.banner.add_error(f"Profiling failed: {message}")
+        doc_id, self.job_id = self.job_id, None
+        doc = self.state.get(doc_id) if doc_id is not None else None
+        name = f"{doc.name}: " if doc else ""
+        if doc is not None:
+            self.state.set_message(doc.id, f"Profiling failed: {message}")
+        self.error.emit(f"Profiling {name}failed: {message}")
         self.run_finished.emit(None)
         self._update_run_state()
 

@@ -1,14 +1,14 @@
-"""The quantize dock: variants, devices and data for `quantize`, run off the GUI thread (each
-build and measurement in worker processes, as the CLI does), per-variant status and errors,
-and "Exclude selected layers and re-quantize" from the current tab's layer table."""
+"""The quantize dock: variants, devices and data for `quantize` (``profiler.api.quantize``, on
+the app's runner; each build and measurement in worker processes, as the CLI does),
+per-variant status and errors, and "Exclude selected layers and re-quantize" from the layers
+selected in the current document. Settings and results belong to a document (ui.state)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,14 +29,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from profiler.model.input_settings import InputSettings
 from ui.jobs import BackgroundJob, Sink
+from ui.runner import Runner
+from ui.settings import AppSettings, QuantizeDefaults
+from ui.state import AppState, DocumentState, ProgressRow, Results
 
 if TYPE_CHECKING:
     from profiler.quant.session import QuantizeOptions
-    from profiler.report.model import Report
+    from profiler.records.report import Report
     from profiler.runtime.devices import DeviceInfo
-    from ui.main_window import MainWindow
-    from ui.profile_panel import ProfilePanel
 
 VARIANT_IDS = ("fp16", "int8-dynamic", "int8-static", "ov-fp16", "ov-int8", "ov-int8-weights",
                "ov-int4-weights")
@@ -44,17 +46,20 @@ DATA_KINDS = ("random", "folder", ".npz file")
 RESULT_HEADERS = ["variant", "device", "size", "p50 ms", "SQNR dB", "status"]
 
 
-def quantize(model_path: str, options: QuantizeOptions, progress: Sink,
+def quantize(source: str, model_path: str, options: QuantizeOptions, progress: Sink,
              cancel: threading.Event, _partial: Sink,
-             shapes: dict[str, tuple[int, ...]] | None = None) -> Report:
-    from profiler.quant.session import quantize_model
+             shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[Report, Any]:
+    """``api.quantize``, then the Document (view data built here, off the GUI thread)."""
+    from profiler.api import quantize as quantize_model
+    from ui.loader import prepare_document
 
-    return quantize_model(model_path, options, shapes, progress=progress, cancel=cancel)
+    report = quantize_model(model_path, options, shapes, progress, cancel).report
+    return report, prepare_document(report, source)
 
 
 def result_cells(report: Report) -> list[list[str]]:
-    from profiler.report.units import size_bytes
     from profiler.report.variant_views import sqnr_text, variant_rows
+    from profiler.units import size_bytes
 
     return [[row.variant, row.device, size_bytes(row.file_bytes) if row.file_bytes else "-",
              f"{row.p50_ms:.3f}" if row.p50_ms is not None else "-", sqnr_text(row.sqnr_db),
@@ -63,19 +68,24 @@ def result_cells(report: Report) -> list[list[str]]:
 
 
 class QuantizePanel(QWidget):
-    def __init__(self, window: MainWindow, profile_panel: ProfilePanel) -> None:
-        super().__init__()
-        self.window_ = window
-        self.profile_panel = profile_panel
+    message = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, state: AppState, settings: AppSettings, runner: Runner | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.settings = state, settings
+        self.runner = runner or Runner(self)
         self.backend_factory = ""
-        self.row_of: dict[str, int] = {}
+        self.shown_id: int | None = None
+        self.job_id: int | None = None
         self.last_report: Report | None = None
         self.job = BackgroundJob(self)
         self._widgets()
         self._layout()
         self._connect()
         self._data_kind_changed(self.data_kind.currentText())
-        self._update_state()
+        self._show_document(state.current_id)
 
     def _widgets(self) -> None:
         self.variants = {vid: QListWidgetItem(vid) for vid in VARIANT_IDS}
@@ -104,6 +114,8 @@ class QuantizePanel(QWidget):
         self.reason = QLabel()
         self.reason.setWordWrap(True)
         self.reason.setObjectName("muted")
+        self.title = QLabel()
+        self.title.setObjectName("muted")
         self.results = QTableWidget(0, len(RESULT_HEADERS))
         self.results.setHorizontalHeaderLabels(RESULT_HEADERS)
         self.results.verticalHeader().hide()
@@ -124,6 +136,7 @@ class QuantizePanel(QWidget):
         buttons.addWidget(self.cancel_button)
         buttons.addStretch()
         layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addWidget(QLabel("Variants"))
         layout.addWidget(self.variant_list)
         layout.addWidget(QLabel("Devices"))
@@ -137,7 +150,6 @@ class QuantizePanel(QWidget):
         layout.addWidget(self.results, 1)
 
     def _connect(self) -> None:
-        self.profile_panel.devices_found.connect(self.set_devices)
         self.data_kind.currentTextChanged.connect(self._data_kind_changed)
         self.browse.clicked.connect(self._browse)
         self.run_button.clicked.connect(lambda: self.run())
@@ -147,7 +159,8 @@ class QuantizePanel(QWidget):
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
         self.job.running_changed.connect(lambda _running: self._update_state())
-        self.window_.current_report_changed.connect(lambda _r: self._update_state())
+        self.state.current_changed.connect(self._show_document)
+        self.state.results_changed.connect(self._results_changed)
 
     def set_devices(self, devices: list[DeviceInfo]) -> None:
         self.device_list.clear()
@@ -156,10 +169,61 @@ class QuantizePanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, device.id)
             item.setToolTip(device.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if device.id == "ort:cpu"
-                               else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Unchecked)
             self.device_list.addItem(item)
+        doc = self.state.get(self.shown_id) if self.shown_id is not None else None
+        self._show_settings(doc.quantize if doc else self.state.quantize_defaults)
         self._update_state()
+
+    # The document in front
+    def _show_document(self, doc_id: int | None) -> None:
+        """Keep the widgets' settings with their document, then show the new one's."""
+        shown = self.state.get(self.shown_id) if self.shown_id is not None else None
+        if shown is not None:
+            self.state.set_quantize_settings(shown.id, self.widget_settings())
+        self.shown_id = doc_id
+        doc = self.state.get(doc_id) if doc_id is not None else None
+        self._show_settings(doc.quantize if doc else self.state.quantize_defaults)
+        self._show_results(doc)
+        self._update_state()
+
+    def widget_settings(self) -> QuantizeDefaults:
+        return QuantizeDefaults(self.checked_variants(), self.checked_devices(),
+                                self.data_kind.currentText(), self.samples.value())
+
+    def _show_settings(self, quantize: QuantizeDefaults) -> None:
+        if self.device_list.count():  # before discovery: the saved devices stay as they are
+            self.check(quantize.variants, quantize.devices)
+        self.data_kind.setCurrentText(quantize.data_kind)
+        self.samples.setValue(quantize.samples)
+
+    def _show_results(self, doc: DocumentState | None) -> None:
+        results = doc.quantize_results if doc else Results()
+        self.title.setText(f"Results for {doc.name}" if doc else "No model open")
+        if results.report is not None:
+            self._show_cells(result_cells(results.report))
+        else:
+            self.results.setRowCount(len(results.rows))
+            for row, line in enumerate(results.rows):
+                for column, text in enumerate(line.label.split(" @ ", 1)):
+                    self.results.setItem(row, column, QTableWidgetItem(text))
+                self.results.setItem(row, len(RESULT_HEADERS) - 1,
+                                     QTableWidgetItem(line.status))
+        self.reason.setText(results.message)
+
+    def _show_cells(self, cells: list[list[str]]) -> None:
+        self.results.setRowCount(len(cells))
+        for row, values in enumerate(cells):
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.results.setItem(row, column, item)
+        self.results.resizeColumnsToContents()
+
+    def _results_changed(self, doc_id: int) -> None:
+        if doc_id == self.shown_id:
+            self._show_results(self.state.get(doc_id))
+            self._update_state()
 
     @staticmethod
     def _checked(widget: QListWidget) -> list[str]:
@@ -196,22 +260,31 @@ class QuantizePanel(QWidget):
         if path:
             self.data_path.setText(path)
 
+    def _model_path(self) -> tuple[str, str]:
+        doc = self.state.current()
+        return doc.model_path() if doc else ("", "Open a model to quantize it.")
+
     def _update_state(self) -> None:
         running = self.job.is_running()
-        _path, why = self.profile_panel.model_path()
+        _path, why = self._model_path()
+        if running and self.job_id != self.state.current_id:
+            other = self.state.get(self.job_id) if self.job_id is not None else None
+            why = f"Quantizing {other.name if other else 'another model'}; wait or cancel it."
         self.run_button.setEnabled(not running and not why)
         self.exclude_button.setEnabled(not running and not why)
-        self.cancel_button.setEnabled(running)
-        if not running:
+        self.cancel_button.setEnabled(running and self.job_id == self.state.current_id)
+        doc = self.state.current()
+        if why and (doc is None or not doc.quantize_results.message):
             self.reason.setText(why)
 
-    def options(self, exclude: tuple[str, ...] = ()) -> QuantizeOptions:
+    def options(self, exclude: tuple[str, ...] = (),
+                inputs: InputSettings | None = None) -> QuantizeOptions:
         from profiler.bench.profile import ProfileOptions
         from profiler.bench.protocol import StopRule
         from profiler.quant.session import QuantizeOptions
         from profiler.quant.variants import VariantOptions
 
-        inputs = self.profile_panel.inputs.checked_settings()
+        inputs = inputs or InputSettings()
         samples = self.samples.value()
         data = None if self.data_kind.currentText() == "random" else self.data_path.text()
         return QuantizeOptions(
@@ -219,80 +292,76 @@ class QuantizePanel(QWidget):
             build=VariantOptions(exclude_nodes=exclude, calibration_samples=samples),
             calibration=data or None, eval_samples=samples, layer_samples=min(samples, 8),
             profile=ProfileOptions(stop=StopRule(max_time_s=10.0),
-                                   input_values=dict(inputs.values) if inputs else {},
-                                   input_ranges=dict(inputs.ranges) if inputs else {}),
+                                   input_values=dict(inputs.values),
+                                   input_ranges=dict(inputs.ranges)),
             backend_factory=self.backend_factory)
 
     def run(self, exclude: tuple[str, ...] = ()) -> None:
-        path, why = self.profile_panel.model_path()
-        if self.job.is_running() or why:
+        path, why = self._model_path()
+        doc = self.state.current()
+        if self.job.is_running() or why or doc is None:
             return
         if not self.checked_variants() or not self.checked_devices():
-            self.reason.setText("Check at least one variant and one device.")
+            self.state.set_message(doc.id, "Check at least one variant and one device.", True)
             return
-        inputs = self.profile_panel.inputs.checked_settings()
-        if inputs is None:
-            self.reason.setText("Fix the inputs first (Inputs, in the Profile panel).")
-            return
-        options = self.options(exclude)
-        self.row_of = {}
-        self.results.setRowCount(0)
+        settings = self.widget_settings()
+        self.state.set_quantize_settings(doc.id, settings)
+        self.settings.set_quantize_defaults(settings)
+        self.state.quantize_defaults = settings
+        options, shapes = self.options(exclude, doc.inputs), dict(doc.inputs.shapes)
         excluded = f" (keeping {len(exclude)} layer(s) in float)" if exclude else ""
-        self.reason.setText(f"Quantizing {os.path.basename(path)}{excluded}…")
+        self.state.set_results(doc.id, Results([], f"Quantizing {doc.name}{excluded}…"), True)
+        self.job_id, source = doc.id, doc.document.source_path
         self.job.start(lambda progress, cancel, partial: quantize(
-            path, options, progress, cancel, partial, inputs.shapes))
+            source, path, options, progress, cancel, partial, shapes))
 
     def selected_layer_names(self) -> list[str]:
-        """The layers selected in the current tab's layer table."""
-        view = self.window_.current_view()
-        if view is None:
+        """The layers selected in the current document."""
+        doc = self.state.current()
+        if doc is None:
             return []
-        from ui.layer_table import LAYER_INDEX_ROLE
-
-        table = view.table
-        selection = table.view.selectionModel()
-        rows = selection.selectedRows() if selection is not None else []
-        layers = [int(table.proxy.data(index, LAYER_INDEX_ROLE)) for index in rows]
-        current = table.selected_layer()
-        if current is not None:
-            layers.append(current)
-        names = view.document.data.layers
-        return sorted({names[layer].name for layer in layers if 0 <= layer < len(names)})
+        layers = doc.document.data.layers
+        return sorted({layers[i].name for i in doc.selected_layers if 0 <= i < len(layers)})
 
     def exclude_and_rerun(self) -> None:
         names = self.selected_layer_names()
+        doc = self.state.current()
         if not names:
-            self.reason.setText("Select layers in the layer table first.")
+            if doc is not None:
+                self.state.set_message(doc.id, "Select layers in the layer table first.", True)
             return
         self.run(tuple(names))
 
-    def _progress(self, event: dict[str, Any]) -> None:
-        label, stage = str(event.get("device", "")), str(event.get("stage", ""))
-        if label not in self.row_of:
-            self.row_of[label] = self.results.rowCount()
-            self.results.insertRow(self.results.rowCount())
-            for column, text in enumerate(label.split(" @ ", 1)):
-                self.results.setItem(self.row_of[label], column, QTableWidgetItem(text))
-        self.results.setItem(self.row_of[label], len(RESULT_HEADERS) - 1,
-                             QTableWidgetItem(stage))
+    def _progress(self, event: Any) -> None:
+        if self.job_id is None:
+            return
+        if isinstance(event, dict):  # the untyped events of older workers
+            label, stage = str(event.get("device", "")), str(event.get("stage", ""))
+        else:
+            device, variant = str(event.device), str(event.variant)
+            label, stage = f"{variant} @ {device}" if variant else device, str(event.stage)
+        self.state.set_row(self.job_id, ProgressRow(label, None, stage), True)
 
-    def _finished(self, report: Report) -> None:
+    def _finished(self, result: tuple[Report, Any]) -> None:
+        report, document = result
         self.last_report = report
-        cells = result_cells(report)
-        self.results.setRowCount(len(cells))
-        for row, values in enumerate(cells):
-            for column, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.results.setItem(row, column, item)
-        self.results.resizeColumnsToContents()
-        self.reason.setText(f"{len(report.variants) - 1} variant(s) built; "
-                            + ("cancelled" if self.job.token.is_set() else "done"))
-        self.window_.show_report(report)
+        doc_id, self.job_id = self.job_id, None
+        doc = self.state.get(doc_id) if doc_id is not None else None
+        if doc is None:
+            return
+        ending = "cancelled" if self.job.token.is_set() else "done"
+        self.state.add_runs(doc.id, document)
+        self.state.set_results(doc.id, Results(
+            [], f"{doc.name}: {len(report.variants) - 1} variant(s) built; {ending}", report),
+            True)
 
     def _failed(self, message: str) -> None:
-        self.reason.setText(f"Quantization failed: {message}")
-        self.window_.banner.add_error(f"Quantization failed: {message}")
+        doc_id, self.job_id = self.job_id, None
+        doc = self.state.get(doc_id) if doc_id is not None else None
+        if doc is not None:
+            self.state.set_message(doc.id, f"Quantization failed: {message}", True)
+        self.error.emit(f"Quantization of {doc.name if doc else 'the model'} failed: {message}")
+        self._update_state()
 
     def shutdown(self) -> None:
         self.job.shutdown()

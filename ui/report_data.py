@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from profiler.analysis.types import LayerCost
-from profiler.bench.types import Run, RuntimeLayer
-from profiler.report.model import Report
-from profiler.report.units import shape_text
+from profiler.records.analysis import LayerCost
+from profiler.records.report import Report
+from profiler.records.runs import Run, RuntimeLayer
 from profiler.report.views import (
     LayerRow,
     flops_by_node,
@@ -21,6 +20,7 @@ from profiler.report.views import (
     node_times_ms,
     run_label,
 )
+from profiler.units import shape_text
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from profiler.report.model import Report, TensorSpec, values_text
-from profiler.report.units import milliseconds, shape_text, si, size_bytes
+from profiler.records.model import TensorSpec, values_text
+from profiler.records.report import Report
 from profiler.report.views import run_summary
+from profiler.units import milliseconds, shape_text, si, size_bytes
 from ui.elided_label import ElidedLabel
 from ui.inputs_editor import app_text
 from ui.theme import LIGHT, Theme

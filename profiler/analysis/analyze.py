@@ -9,7 +9,6 @@ from typing import Any
 from profiler.analysis import ops  # noqa: F401  (registers every cost function)
 from profiler.analysis.memory import peak_activation_bytes
 from profiler.analysis.registry import CostContext, OpCost, ShapeUnknown, lookup
-from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
 from profiler.model.graph import (
     FLOAT_DTYPES,
     QUANTIZED_WEIGHT_DTYPES,
@@ -18,6 +17,7 @@ from profiler.model.graph import (
     Node,
     TensorInfo,
 )
+from profiler.records.analysis import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
 
 CONTROL_OPS = frozenset({"If", "Loop", "Scan"})
 WeightKey = tuple[int, str]

@@ -4,8 +4,8 @@ when the condition is unknown), Loop/Scan multiply by trips."""
 from __future__ import annotations
 
 from profiler.analysis.registry import CostContext, ShapeUnknown
-from profiler.analysis.types import LayerCost
 from profiler.model.graph import Node
+from profiler.records.analysis import LayerCost
 
 
 def _body_macs_flops(layers: list[LayerCost]) -> tuple[float, float]:

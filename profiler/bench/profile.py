@@ -11,18 +11,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from profiler.bench.protocol import (
-    DEFAULT_LAYER_ITERATIONS,
-    DEFAULT_THROUGHPUT_S,
-    Job,
-    StopRule,
-)
+from profiler.bench.requests import MeasureRequest, MeasureSettings
 from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, run_job
-from profiler.bench.types import Run
 from profiler.errors import ShapeError, UsageError
+from profiler.model.describe import value_rule
 from profiler.model.graph import ValueRule
 from profiler.model.input_settings import InputSettings
-from profiler.report.model import Report, TensorSpec, value_rule
+from profiler.records.model import TensorSpec
+from profiler.records.runs import Run
 
 MODES = ("latency", "throughput")
 PRECISIONS = ("f32", "bf16", "f16")
@@ -30,23 +26,14 @@ _CPU_RANGE_RE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
 @dataclass
-class ProfileOptions:
-    """The measurement settings shared by every device of one profile."""
+class ProfileOptions(MeasureSettings):
+    """The measurement settings shared by every device of one profile (MeasureSettings, as the
+    worker receives them) plus what stays on this side: input values, limits, the variant."""
 
-    mode: str = "latency"
-    threads: int | None = None
-    cpus: list[int] | None = None
-    precision: str | None = None
-    input_source: str | None = None
     input_values: dict[str, float] = field(default_factory=dict)
     """One value per named input (a scalar, or a fill): --input-value."""
     input_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     """[low, high) per named input: --input-range."""
-    seed: int = 0
-    stop: StopRule = field(default_factory=StopRule)
-    throughput_seconds: float = DEFAULT_THROUGHPUT_S
-    layers: bool = True
-    layer_iterations: int = DEFAULT_LAYER_ITERATIONS
     variant: str = "fp32"
     limits: Limits = field(default_factory=Limits)
 
@@ -141,19 +128,19 @@ def input_settings(options: ProfileOptions,
 
 def build_jobs(model_path: str, devices: Sequence[str], shapes: Mapping[str, list[int]],
                options: ProfileOptions, model_file_bytes: int = 0,
-               rules: Mapping[str, ValueRule] | None = None) -> list[Job]:
-    return [
-        Job(model_path=model_path, device=device, variant=options.variant, mode=options.mode,
-            threads=options.threads, cpus=options.cpus, precision=options.precision,
-            shapes=dict(shapes), input_source=options.input_source, seed=options.seed,
-            stop=options.stop, throughput_seconds=options.throughput_seconds,
-            layers=options.layers, layer_iterations=options.layer_iterations,
-            model_file_bytes=model_file_bytes, input_rules=dict(rules or {}))
-        for device in devices
-    ]
+               rules: Mapping[str, ValueRule] | None = None,
+               backend_factory: str = "") -> list[MeasureRequest]:
+    """One request per device, all with the same settings ('' backend_factory: the options')."""
+    settings = options.measure_settings()
+    if backend_factory:
+        settings.backend_factory = backend_factory
+    return [MeasureRequest(model_path=model_path, device=device, settings=settings,
+                           variant=options.variant, shapes=dict(shapes),
+                           input_rules=dict(rules or {}), model_file_bytes=model_file_bytes)
+            for device in devices]
 
 
-def profile_jobs(jobs: Sequence[Job], limits: Limits | None = None,
+def profile_jobs(jobs: Sequence[MeasureRequest], limits: Limits | None = None,
                  progress: ProgressSink | None = None, cancel: CancelToken | None = None,
                  worker_argv: Sequence[str] | None = None) -> list[Run]:
     """Run the jobs one after the other (devices must not compete for the CPU).
@@ -169,27 +156,6 @@ def profile_jobs(jobs: Sequence[Job], limits: Limits | None = None,
 def run_failed(run: Run) -> bool:
     """True when the run measured nothing (an error in the per-layer pass alone keeps it)."""
     return run.error is not None and run.latency is None and run.throughput_fps is None
-
-
-def profile_model(model_path: str, devices: Sequence[str],
-                  shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
-                  options: ProfileOptions | None = None, progress: ProgressSink | None = None,
-                  cancel: CancelToken | None = None,
-                  worker_argv: Sequence[str] | None = None) -> Report:
-    """Static analysis plus one measured Run per device, in one Report."""
-    from profiler.api import analyze_model
-
-    options = options or ProfileOptions()
-    check_options(options)
-    report = analyze_model(model_path, inputs=input_settings(options, shape_overrides))
-    assert report.model is not None
-    if options.input_source:
-        mark_file_inputs(report.model.inputs, options.input_source)
-    jobs = build_jobs(model_path, devices, concrete_shapes(report.model.inputs), options,
-                      report.model.file_bytes, input_rules(report.model.inputs))
-    report.runs = profile_jobs(jobs, options.limits, progress, cancel, worker_argv)
-    report.errors += [f"{run.device}: {run.error.message}" for run in report.runs if run.error]
-    return report
 
 
 def mark_file_inputs(inputs: Sequence[TensorSpec], source: str) -> None:

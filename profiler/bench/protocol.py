@@ -17,94 +17,49 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from profiler.bench.memory import StagePeaks
+from profiler.bench.progress import Heartbeat, Monotonic, ci_relative, loop_estimate
+from profiler.bench.requests import (  # noqa: F401 (re-exported: settings live with requests)
+    ADAPTIVE_CI_RELATIVE,
+    ADAPTIVE_MIN_SAMPLES,
+    ADAPTIVE_MIN_SECONDS,
+    DEFAULT_LAYER_ITERATIONS,
+    DEFAULT_MAX_TIME_S,
+    DEFAULT_THROUGHPUT_S,
+    WARMUP_MIN_RUNS,
+    WARMUP_MIN_SECONDS,
+    MeasureRequest,
+    MeasureSettings,
+    StopRule,
+    measure_request,
+)
 from profiler.bench.stats import latency_stats, median_ci_within, noise_warnings
-from profiler.bench.types import LayerProfile, MemoryStats, Run, RunError
+from profiler.bench.wire import Event, ProgressEvent, Stage, StageEvent
 from profiler.environment import runtime_versions
 from profiler.errors import ProfilerError
 from profiler.model.graph import ValueRule
-from profiler.report.serialize import to_dict
+from profiler.records.runs import LayerProfile, MemoryStats, Run, RunError
+from profiler.records.serialize import to_dict
 from profiler.runtime.backend import coverage_warning, rebase_coverage
 from profiler.runtime.precision import arithmetic_precision, normalise
 
 T = TypeVar("T")
 
-WARMUP_MIN_RUNS = 3
-WARMUP_MIN_SECONDS = 0.5
-ADAPTIVE_MIN_SAMPLES = 10
-ADAPTIVE_MIN_SECONDS = 1.0
-ADAPTIVE_CI_RELATIVE = 0.01
-DEFAULT_MAX_TIME_S = 60.0
-DEFAULT_THROUGHPUT_S = 10.0
-DEFAULT_LAYER_ITERATIONS = 20
 PROGRESS_INTERVAL_S = 0.25
 """How often the loops report progress (also the parent's sign that the child is alive)."""
+LAYER_PASS_OVERHEAD = 1.5
+"""The per-layer pass runs slower than plain inference (profiling on): its expected time is
+this many times iterations x the measured median, plus a compile."""
 
 Clock = Callable[[], int]
 """Nanosecond clock; ``time.perf_counter_ns`` outside tests."""
-Emit = Callable[[dict[str, Any]], None]
-"""Sends one progress event (a JSON-ready dict) to whoever watches the run."""
-
-
-@dataclass
-class StopRule:
-    """When the timed loop ends; iterations win over duration, duration over adaptive."""
-
-    iterations: int | None = None
-    duration_s: float | None = None
-    max_time_s: float = DEFAULT_MAX_TIME_S
-    ci_relative: float = ADAPTIVE_CI_RELATIVE
-    min_samples: int = ADAPTIVE_MIN_SAMPLES
-    min_seconds: float = ADAPTIVE_MIN_SECONDS
-
-    @property
-    def kind(self) -> str:
-        if self.iterations is not None:
-            return "iterations"
-        return "duration" if self.duration_s is not None else "adaptive"
-
-    def describe(self) -> dict[str, Any]:
-        """The rule as recorded in Run.config (only the parts that applied)."""
-        if self.kind == "iterations":
-            return {"kind": "iterations", "iterations": self.iterations}
-        if self.kind == "duration":
-            return {"kind": "duration", "duration_s": self.duration_s}
-        return {"kind": "adaptive", "median_ci95_within": self.ci_relative,
-                "min_samples": self.min_samples, "min_seconds": self.min_seconds,
-                "max_time_s": self.max_time_s}
-
-
-@dataclass
-class Job:
-    """Everything a worker needs to measure one model on one device (sent as JSON)."""
-
-    model_path: str
-    device: str
-    variant: str = "fp32"
-    mode: str = "latency"
-    threads: int | None = None
-    cpus: list[int] | None = None
-    precision: str | None = None
-    shapes: dict[str, list[int]] = field(default_factory=dict)
-    input_source: str | None = None
-    seed: int = 0
-    stop: StopRule = field(default_factory=StopRule)
-    warmup_min_runs: int = WARMUP_MIN_RUNS
-    warmup_min_seconds: float = WARMUP_MIN_SECONDS
-    throughput_seconds: float = DEFAULT_THROUGHPUT_S
-    layers: bool = True
-    layer_iterations: int = DEFAULT_LAYER_ITERATIONS
-    model_file_bytes: int = 0
-    input_rules: dict[str, ValueRule] = field(default_factory=dict)
-    """How each input's values are made (random by dtype where none is given)."""
-    backend_factory: str = ""
-    """'module:callable' building the backend from the device id; '' = create_backend.
-    Lets tests (and other embedders) run the protocol with their own backend."""
+Emit = Callable[[Event], None]
+"""Sends one typed event (profiler.bench.wire) to whoever watches the run."""
 
 
 @dataclass
@@ -132,29 +87,35 @@ def warm_up(infer: Callable[[], None], min_runs: int, min_seconds: float,
 class _Progress:
     """Rate-limited loop progress: at most one event per PROGRESS_INTERVAL_S."""
 
-    def __init__(self, emit: Emit | None, clock: Clock) -> None:
+    def __init__(self, emit: Emit | None, clock: Clock, rule: StopRule) -> None:
         self._emit, self._clock, self._last_ns = emit, clock, clock()
+        self._rule, self._fraction = rule, Monotonic()
 
-    def maybe(self, fraction: float, message: str) -> None:
+    def maybe(self, count: int, elapsed_s: float, ci_rel: float | None) -> None:
         now = self._clock()
         if self._emit is None or now - self._last_ns < PROGRESS_INTERVAL_S * 1e9:
             return
         self._last_ns = now
-        self._emit({"event": "progress", "fraction": min(1.0, max(0.0, fraction)),
-                    "message": message})
+        estimate = loop_estimate(self._rule, count, elapsed_s, ci_rel)
+        adaptive = self._rule.kind == "adaptive"
+        self._emit(ProgressEvent(
+            stage="latency", fraction=self._fraction(estimate.fraction), eta_s=estimate.eta_s,
+            ci_rel=ci_rel if adaptive else None,
+            ci_target_rel=self._rule.ci_relative if adaptive else None, samples=count,
+            message=f"{count} samples, {elapsed_s:.1f} s"))
 
 
-def _loop_fraction(rule: StopRule, count: int, elapsed_s: float) -> float:
-    if rule.kind == "iterations":
-        return count / max(1, rule.iterations or 1)
-    if rule.kind == "duration":
-        return elapsed_s / max(1e-9, rule.duration_s or 0.0)
-    return elapsed_s / max(1e-9, rule.max_time_s)
+@dataclass
+class _LoopState:
+    next_check: int
+    """The sample count at which the adaptive rule checks the CI next."""
+    ci_rel: float | None = None
+    """The median CI's relative half-width at the last check."""
 
 
 def _stop_reason(rule: StopRule, samples: list[float], elapsed_s: float,
-                 next_check: list[int]) -> str | None:
-    """Why to stop now, or None to go on. ``next_check`` holds the adaptive check point."""
+                 state: _LoopState) -> str | None:
+    """Why to stop now, or None to go on."""
     count = len(samples)
     if rule.kind == "iterations":
         return "iterations" if count >= (rule.iterations or 0) else None
@@ -162,9 +123,10 @@ def _stop_reason(rule: StopRule, samples: list[float], elapsed_s: float,
         return "duration" if elapsed_s >= (rule.duration_s or 0.0) else None
     if elapsed_s >= rule.max_time_s:
         return "time_cap"
-    if elapsed_s >= rule.min_seconds and count >= max(rule.min_samples, next_check[0]):
+    if elapsed_s >= rule.min_seconds and count >= max(rule.min_samples, state.next_check):
         # Sorting every sample is O(n log n): check again after ~5 % more samples.
-        next_check[0] = count + max(5, count // 20)
+        state.next_check = count + max(5, count // 20)
+        state.ci_rel = ci_relative(samples)
         if median_ci_within(samples, rule.ci_relative):
             return "stable"
     return None
@@ -174,19 +136,18 @@ def timed_loop(infer: Callable[[], None], rule: StopRule, emit: Emit | None = No
                clock: Clock = time.perf_counter_ns) -> LoopResult:
     """Time each ``infer`` call (ms) until the stop rule says so. Samples are kept raw."""
     samples: list[float] = []
-    progress = _Progress(emit, clock)
-    next_check = [rule.min_samples]
+    progress = _Progress(emit, clock, rule)
+    state = _LoopState(next_check=rule.min_samples)
     start_ns = clock()
     while True:
         elapsed = _elapsed_s(start_ns, clock)
-        reason = _stop_reason(rule, samples, elapsed, next_check)
+        reason = _stop_reason(rule, samples, elapsed, state)
         if reason is not None:
             return LoopResult(samples, reason, elapsed)
         before = clock()
         infer()
         samples.append((clock() - before) / 1e6)
-        progress.maybe(_loop_fraction(rule, len(samples), elapsed),
-                       f"{len(samples)} samples, {elapsed:.1f} s")
+        progress.maybe(len(samples), _elapsed_s(start_ns, clock), state.ci_rel)
 
 
 def timed_call(action: Callable[[], Any], clock: Clock = time.perf_counter_ns) -> float:
@@ -215,9 +176,9 @@ class BackendLike(Protocol):
 
 
 class StageFailed(Exception):
-    """A stage raised; carries the stage name for Run.error."""
+    """A stage raised; carries the stage for Run.error (every worker uses this one)."""
 
-    def __init__(self, stage: str, error: BaseException) -> None:
+    def __init__(self, stage: Stage, error: BaseException) -> None:
         super().__init__(error_text(error))
         self.stage = stage
 
@@ -233,11 +194,11 @@ def error_text(error: BaseException) -> str:
 MAX_ERROR_CHARS = 500
 
 
-def run_settings(job: Job) -> Any:
+def run_settings(device: str, settings: MeasureSettings, shapes: dict[str, list[int]]) -> Any:
     from profiler.runtime.backend import RunSettings
 
-    return RunSettings(device=job.device, mode=job.mode, threads=job.threads, cpus=job.cpus,
-                       precision=job.precision, shapes=dict(job.shapes))
+    return RunSettings(device=device, mode=settings.mode, threads=settings.threads,
+                       cpus=settings.cpus, precision=settings.precision, shapes=dict(shapes))
 
 
 def make_inputs(specs: list[tuple[str, str, list[int]]], source: str | None,
@@ -248,13 +209,14 @@ def make_inputs(specs: list[tuple[str, str, list[int]]], source: str | None,
     return dict(build(specs, source, seed=seed, rules=rules))
 
 
-def job_config(job: Job) -> dict[str, Any]:
+def job_config(request: MeasureRequest) -> dict[str, Any]:
     """What Run.config records before the runtime adds its applied properties."""
+    job = request.settings
     return {
         "mode": job.mode, "threads": job.threads, "cpus": job.cpus,
-        "precision_hint": job.precision, "shapes": job.shapes,
+        "precision_hint": job.precision, "shapes": request.shapes,
         "inputs": job.input_source or f"random (seed {job.seed})",
-        "input_values": {name: to_dict(rule) for name, rule in job.input_rules.items()},
+        "input_values": {name: to_dict(rule) for name, rule in request.input_rules.items()},
         "stop_rule": job.stop.describe(),
         "warmup": {"min_runs": job.warmup_min_runs, "min_seconds": job.warmup_min_seconds},
         "layers": {"enabled": job.layers, "iterations": job.layer_iterations},
@@ -266,14 +228,15 @@ def job_config(job: Job) -> dict[str, Any]:
 class DeviceRun:
     """Runs the protocol for one job on one backend, emitting a stage event before each stage."""
 
-    def __init__(self, job: Job, backend: BackendLike, emit: Emit,
+    def __init__(self, request: MeasureRequest, backend: BackendLike, emit: Emit,
                  peaks: StagePeaks | None = None, clock: Clock = time.perf_counter_ns) -> None:
-        self.job, self.backend, self.emit, self.peaks, self.clock = job, backend, emit, peaks, clock
-        self.run = Run(device=job.device, backend=backend.name, variant=job.variant,
-                       model_path=job.model_path, config=job_config(job))
+        self.request, self.job = request, request.settings
+        self.backend, self.emit, self.peaks, self.clock = backend, emit, peaks, clock
+        self.run = Run(device=request.device, backend=backend.name, variant=request.variant,
+                       model_path=request.model_path, config=job_config(request))
 
-    def stage(self, name: str, action: Callable[[], T]) -> T:
-        self.emit({"event": "stage", "stage": name, "device": self.job.device})
+    def stage(self, name: Stage, action: Callable[[], T]) -> T:
+        self.emit(StageEvent(stage=name))
         try:
             return action()
         except Exception as error:
@@ -292,16 +255,17 @@ class DeviceRun:
             self.run.error = RunError(stage=failure.stage, message=str(failure))
         return self.run
 
-    def _timed(self, stage: str, action: Callable[[], Any]) -> float:
+    def _timed(self, stage: Stage, action: Callable[[], Any]) -> float:
         return self.stage(stage, lambda: timed_call(action, self.clock))
 
     def _compile_and_first(self) -> dict[str, np.ndarray]:
-        job, backend, run = self.job, self.backend, self.run
-        run.load_ms = self._timed("load", lambda: backend.load(job.model_path, run_settings(job)))
+        job, backend, run, request = self.job, self.backend, self.run, self.request
+        settings = run_settings(request.device, job, request.shapes)
+        run.load_ms = self._timed("load", lambda: backend.load(request.model_path, settings))
         run.compile_ms = self._timed("compile", backend.compile)
         self._memory_stage("compile")
         inputs = self.stage("inputs", lambda: make_inputs(
-            backend.input_specs(), job.input_source, seed=job.seed, rules=job.input_rules))
+            backend.input_specs(), job.input_source, seed=job.seed, rules=request.input_rules))
         run.first_inference_ms = self._timed("first_inference", lambda: backend.infer(inputs))
         run.device_name = backend.device_name()
         run.precision = backend.actual_precision()
@@ -354,7 +318,10 @@ class DeviceRun:
 
     def _layers(self, inputs: dict[str, np.ndarray]) -> None:
         iterations = self.job.layer_iterations
-        profile = self.stage("layers", lambda: self.backend.profile_layers(inputs, iterations))
+        with Heartbeat(self.emit, "layers", _expected_layer_pass_s(self.run, iterations),
+                       "profiling layers", PROGRESS_INTERVAL_S):
+            profile = self.stage("layers",
+                                 lambda: self.backend.profile_layers(inputs, iterations))
         self.run.layer_profile = profile
         self.run.precision = _precision_by_time(self.run.precision, profile)
         latency = self.run.latency
@@ -363,6 +330,14 @@ class DeviceRun:
         warning = coverage_warning(profile)
         if warning:
             self.run.warnings.append(warning)
+
+
+def _expected_layer_pass_s(run: Run, iterations: int) -> float | None:
+    """A fresh compile plus the profiled iterations (and one warm-up) at the measured pace."""
+    latency = run.latency
+    if latency is None or not latency.count:
+        return None
+    return ((run.compile_ms or 0.0) + LAYER_PASS_OVERHEAD * (iterations + 1) * latency.p50) / 1e3
 
 
 def _precision_by_time(reported: str, profile: LayerProfile) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from profiler.bench.types import LatencyStats
+from profiler.records.runs import LatencyStats
 
 Z_95 = 1.96
 """Two-sided 95 % quantile of the standard normal distribution."""

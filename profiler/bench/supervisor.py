@@ -18,56 +18,58 @@ out-of-memory killer (oom_score_adj), which the parent reports as SIGKILL.
 
 from __future__ import annotations
 
-import collections
 import datetime
-import json
-import os
 import queue
 import re
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import Protocol, TypeVar
 
-import psutil
-
-from profiler.bench.protocol import Job, error_text
-from profiler.bench.types import Run, RunError
+from profiler.bench.child import Child
+from profiler.bench.progress import JobProgress
+from profiler.bench.protocol import error_text
+from profiler.bench.requests import MeasureOutcome, MeasureRequest
+from profiler.bench.wire import (
+    STAGE_VERBS,  # noqa: F401 (re-exported for older callers)
+    Event,
+    Failure,
+    FailureKind,
+    Hello,
+    ProgressEvent,
+    ProtocolError,
+    Request,
+    Stage,
+    StageEvent,
+    decode_event,
+    decode_failure,
+    decode_hello,
+    decode_job,
+    hello_line,
+    label_event,
+    read_frame,
+    request_line,
+    stage_verb,  # noqa: F401 (re-exported for older callers)
+)
 from profiler.errors import UsageError
-from profiler.report.serialize import from_dict, to_dict
-from profiler.report.units import size_bytes
+from profiler.processes import default_memory_limit_bytes, signal_text
+from profiler.records.runs import Run, RunError
+from profiler.units import size_bytes
 
 DEFAULT_TIMEOUT_S = 300.0
 """No event from the worker for this long means it hangs (the loops report 4x a second)."""
 POLL_S = 0.05
-TERM_GRACE_S = 0.3
-"""Between SIGTERM and SIGKILL on cancel: cancel must complete well within a second."""
-STDERR_TAIL_LINES = 20
-DEFAULT_MEMORY_SHARE = 0.8
-"""The default memory cap: this share of the RAM available when a run starts."""
 WORKER_ARGV = (sys.executable, "-m", "profiler.bench.worker")
 
-STAGE_VERBS = {
-    "worker": "starting the worker", "start": "starting the runtime", "load": "loading",
-    "compile": "compiling", "inputs": "preparing inputs",
-    "first_inference": "running the first inference", "warmup": "warming up",
-    "latency": "measuring latency", "throughput": "measuring throughput",
-    "layers": "profiling layers",
-}
-
-ProgressSink = Callable[[dict[str, Any]], None]
+ProgressSink = Callable[[Event], None]
+"""Receives typed events (StageEvent, ProgressEvent), labelled with the job's device and
+variant and the whole job's share done (``overall``)."""
+OutcomeT = TypeVar("OutcomeT")
 
 
 class CancelToken(Protocol):
     def is_set(self) -> bool: ...
-
-
-def default_memory_limit_bytes() -> int:
-    return int(psutil.virtual_memory().available * DEFAULT_MEMORY_SHARE)
 
 
 @dataclass
@@ -93,133 +95,9 @@ def parse_memory_limit(text: str) -> int | None:
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
 
 
-def stage_verb(stage: str) -> str:
-    return STAGE_VERBS.get(stage, stage)
-
-
-def signal_text(number: int) -> str:
-    """'signal 11 (SIGSEGV)'; SIGKILL hints at the out-of-memory killer."""
-    try:
-        name = signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-    hint = ", killed: out of memory?" if name == "SIGKILL" else ""
-    return f"signal {number} ({name}{hint})"
-
-
-def _pump_events(stream: IO[str], events: queue.Queue[dict[str, Any] | None]) -> None:
-    for line in stream:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            event = {"event": "log", "message": line.rstrip()}
-        events.put(event if isinstance(event, dict) else {"event": "log", "message": line})
-    events.put(None)
-
-
-def _pump_tail(stream: IO[str], tail: collections.deque[str]) -> None:
-    for line in stream:
-        if line.strip():
-            tail.append(line.rstrip())
-
-
-class _Child:
-    """One worker process with its reader threads."""
-
-    def __init__(self, argv: Sequence[str], job: Job) -> None:
-        self.process = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", errors="replace", bufsize=1,
-            start_new_session=os.name == "posix",
-        )
-        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._ps = psutil.Process(self.process.pid)
-        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-        assert self.process.stdout is not None and self.process.stderr is not None
-        self._threads = [
-            threading.Thread(target=_pump_events, args=(self.process.stdout, self.events),
-                             daemon=True),
-            threading.Thread(target=_pump_tail, args=(self.process.stderr, self.stderr_tail),
-                             daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-        self._send(job)
-
-    def _send(self, job: Job) -> None:
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(json.dumps(to_dict(job)))
-            self.process.stdin.close()
-        except OSError:
-            pass  # the child died at once: its exit status tells why
-
-    def rss_bytes(self) -> int:
-        """Resident set of the worker plus everything it started (0 once it is gone)."""
-        try:
-            processes = [self._ps, *self._ps.children(recursive=True)]
-        except psutil.Error:
-            return 0
-        total = 0
-        for process in processes:
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:  # exited between the listing and the reading
-                continue
-        return total
-
-    def _signal_group(self, number: int) -> None:
-        try:
-            if os.name == "posix":
-                os.killpg(self.process.pid, number)
-            else:
-                self.process.kill()
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def _wait_unreaped(self, timeout_s: float) -> bool:
-        """Wait for the leader to exit without reaping it, so its process group id stays
-        reserved for the final sweep. True when it exited."""
-        if not hasattr(os, "waitid"):
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                info = os.waitid(os.P_PID, self.process.pid,
-                                 os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                return True  # already reaped
-            if info is not None or time.monotonic() >= deadline:
-                return info is not None
-            time.sleep(0.01)
-
-    def stop(self, grace_s: float = TERM_GRACE_S) -> None:
-        """Terminate politely, then kill; sweep the group; reap. Returns within ~grace + 0.1 s."""
-        if not self._wait_unreaped(0.0):
-            self._signal_group(signal.SIGTERM)
-            if not self._wait_unreaped(grace_s):
-                self._signal_group(signal.SIGKILL)
-                self._wait_unreaped(1.0)
-        self.finish()
-
-    def finish(self) -> int:
-        """Kill whatever the worker left in its group, reap it and close the pipes."""
-        self._signal_group(signal.SIGKILL)
-        code = self.process.wait()
-        for thread in self._threads:
-            thread.join(timeout=1.0)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-        return code
-
-
 class Supervisor:
-    """Runs one Job in a worker process and always returns a Run."""
+    """Runs one request in a worker process; always an outcome or a Failure, never raises
+    for what the worker does."""
 
     def __init__(self, progress: ProgressSink | None = None, cancel: CancelToken | None = None,
                  limits: Limits | None = None, worker_argv: Sequence[str] | None = None) -> None:
@@ -227,107 +105,140 @@ class Supervisor:
         self.cancel = cancel
         self.limits = limits or Limits()
         self.worker_argv = list(worker_argv or WORKER_ARGV)
-        self._stage = "worker"
-        self._result: dict[str, Any] | None = None
+        self.worker_hello: Hello | None = None
+        """The worker's hello (its runtime versions), once the handshake is done."""
+        self._stage: Stage = "worker"
+        self._outcome: object | None = None
+        self._failure: Failure | None = None
+        self._progress = JobProgress({})
 
-    def run(self, job: Job) -> Run:
-        self._stage, self._result = "worker", None
+    def run(self, request: Request, outcome_type: type[OutcomeT]) -> OutcomeT | Failure:
+        self._stage, self._outcome, self._failure = "worker", None, None
+        self.worker_hello = None
+        self._progress = JobProgress(request.stage_weights_s())
+        self._pass_on(StageEvent(stage="worker"), request)
         try:
-            child = _Child(self.worker_argv, job)
+            child = Child(self.worker_argv)
         except OSError as error:
-            return self._failed(job, f"cannot start the worker: {error_text(error)}")
+            return self._fail("runtime", f"cannot start the worker: {error_text(error)}")
+        child.send(hello_line(Hello(role="parent")))
         try:
-            problem = self._watch(child, job)
+            problem = self._watch(child, request, outcome_type)
         except BaseException:  # Ctrl-C or a failing progress sink: never leave the child
             child.stop()
             raise
         if problem is not None:
             child.stop()
-            if self._result is not None:  # measured, then stuck on the way out: keep it
-                run = self._outcome(job, 0, [])
-                run.warnings.append(problem)
-                return run
-            return self._failed(job, problem)
+            if isinstance(self._outcome, outcome_type):  # done, then stuck on the way out
+                getattr(self._outcome, "note", lambda text: None)(problem.message)
+                return self._outcome
+            return problem
         code = child.finish()
-        return self._outcome(job, code, list(child.stderr_tail))
+        return self._ending(request, outcome_type, code, list(child.stderr_tail))
 
-    def _watch(self, child: _Child, job: Job) -> str | None:
-        """Read events until the worker closes stdout; a reason to stop it, or None."""
-        started = last_event = last_memory_check = time.monotonic()
+    def _watch(self, child: Child, request: Request, outcome_type: type) -> Failure | None:
+        """Read frames until the worker closes its side; a reason to stop it, or None."""
+        started = last_line = last_memory_check = time.monotonic()
         while True:
             if self.cancel is not None and self.cancel.is_set():
-                return f"cancelled while {stage_verb(self._stage)} on {job.device}"
+                return self._fail("cancelled", f"cancelled while {request.where(self._stage)}")
             try:
-                event = child.events.get(timeout=POLL_S)
+                line = child.recv(POLL_S)
             except queue.Empty:
-                event = {}
+                line = ""
             now = time.monotonic()
-            if event is None:
+            if line is None:
                 return None
-            if event:
-                last_event = now
-                self._handle(event, job)
-            problem = self._overdue(job, now - last_event, now - started)
+            if line:
+                last_line = now
+                problem = self._handle(line, child, request, outcome_type)
+                if problem is not None:
+                    return problem
+            problem = self._overdue(request, now - last_line, now - started)
             if problem is None and now - last_memory_check >= POLL_S:
                 last_memory_check = now
-                problem = self._over_memory(child, job)
+                problem = self._over_memory(child, request)
             if problem is not None:
                 return problem
 
-    def _overdue(self, job: Job, silent_s: float, total_s: float) -> str | None:
-        where = f"{stage_verb(self._stage)} on {job.device}"
-        if silent_s >= self.limits.timeout_s:
-            return f"no response for {self.limits.timeout_s:g} s while {where}; stopped"
-        total = self.limits.total_timeout_s
-        if total is not None and total_s >= total:
-            return f"did not finish within {total:g} s (was {where}); stopped"
+    def _handle(self, line: str, child: Child, request: Request,
+                outcome_type: type) -> Failure | None:
+        try:
+            frame = read_frame(line)
+            if self.worker_hello is None:
+                self.worker_hello = decode_hello(frame)
+                child.send(request_line(request))
+                child.close_send()
+            elif frame.type in ("stage", "progress"):
+                self._pass_on(decode_event(frame), request)
+            elif frame.type == "outcome":
+                self._outcome = decode_job(frame, outcome_type, "outcome")
+            elif frame.type == "failure":
+                self._failure = decode_failure(frame)
+            else:
+                raise ProtocolError(f"the worker sent an unexpected {frame.type!r} frame")
+        except ProtocolError as error:
+            return self._fail("protocol", f"{error} (while {request.where(self._stage)})")
         return None
 
-    def _over_memory(self, child: _Child, job: Job) -> str | None:
+    def _pass_on(self, event: Event, request: Request) -> None:
+        self._stage = event.stage
+        fraction = event.fraction if isinstance(event, ProgressEvent) else 0.0
+        overall = self._progress.at(event.stage, fraction)
+        if self.progress is not None:
+            self.progress(label_event(event, request, overall))
+
+    def _overdue(self, request: Request, silent_s: float, total_s: float) -> Failure | None:
+        where = request.where(self._stage)
+        if silent_s >= self.limits.timeout_s:
+            return self._fail("timeout", f"no response for {self.limits.timeout_s:g} s while "
+                                         f"{where}; stopped")
+        total = self.limits.total_timeout_s
+        if total is not None and total_s >= total:
+            return self._fail("timeout", f"did not finish within {total:g} s (was {where}); "
+                                         f"stopped")
+        return None
+
+    def _over_memory(self, child: Child, request: Request) -> Failure | None:
         limit = self.limits.memory_limit_bytes
         if limit is None:
             return None
         rss = child.rss_bytes()
         if rss <= limit:
             return None
-        return (f"exceeded the memory limit of {size_bytes(limit)} while "
-                f"{stage_verb(self._stage)} on {job.device} (resident set reached "
-                f"{size_bytes(rss)}); stopped")
+        return self._fail("memory", f"exceeded the memory limit of {size_bytes(limit)} while "
+                                    f"{request.where(self._stage)} (resident set reached "
+                                    f"{size_bytes(rss)}); stopped")
 
-    def _handle(self, event: dict[str, Any], job: Job) -> None:
-        kind = event.get("event")
-        if kind == "result":
-            run = event.get("run")
-            self._result = run if isinstance(run, dict) else {}
-            return
-        if kind == "stage":
-            self._stage = str(event.get("stage", self._stage))
-        if self.progress is not None and kind in ("stage", "progress", "error"):
-            self.progress({**event, "device": job.device, "stage": self._stage})
+    def _ending(self, request: Request, outcome_type: type[OutcomeT], code: int,
+                stderr_tail: list[str]) -> OutcomeT | Failure:
+        if isinstance(self._outcome, outcome_type):
+            return self._outcome
+        if self._failure is not None:
+            return self._failure
+        if code < 0:
+            return Failure(kind="crash", stage=self._stage, signal=-code,
+                           message=request.crashed(signal_text(-code), self._stage))
+        detail = f": {stderr_tail[-1]}" if stderr_tail else ""
+        return self._fail("crash", f"worker exited with code {code} without a result while "
+                                   f"{request.where(self._stage)}{detail}")
 
-    def _outcome(self, job: Job, code: int, stderr_tail: list[str]) -> Run:
-        where = f"{stage_verb(self._stage)} on {job.device}"
-        if code < 0 and self._result is None:
-            return self._failed(job, f"runtime crashed: {signal_text(-code)} while {where}")
-        if self._result is None:
-            detail = f": {stderr_tail[-1]}" if stderr_tail else ""
-            return self._failed(job, f"worker exited with code {code} without a result "
-                                     f"while {where}{detail}")
-        try:
-            return from_dict(Run, self._result, where="worker result")
-        except Exception as error:
-            return self._failed(job, f"unreadable worker result: {error_text(error)}")
-
-    def _failed(self, job: Job, message: str) -> Run:
-        return Run(device=job.device, variant=job.variant, model_path=job.model_path,
-                   config={"mode": job.mode},
-                   error=RunError(stage=self._stage, message=message))
+    def _fail(self, kind: FailureKind, message: str) -> Failure:
+        return Failure(kind=kind, stage=self._stage, message=message)
 
 
-def run_job(job: Job, progress: ProgressSink | None = None, cancel: CancelToken | None = None,
-            limits: Limits | None = None, worker_argv: Sequence[str] | None = None) -> Run:
-    """Measure one job in its own process (see Supervisor); the run is stamped with the time
-    it finished, so runs of one batch keep their own times in the history."""
-    run = Supervisor(progress, cancel, limits, worker_argv).run(job)
+def failed_run(request: MeasureRequest, failure: Failure) -> Run:
+    return Run(device=request.device, variant=request.variant, model_path=request.model_path,
+               config={"mode": request.settings.mode},
+               error=RunError(stage=failure.stage, message=failure.message, kind=failure.kind))
+
+
+def run_job(request: MeasureRequest, progress: ProgressSink | None = None,
+            cancel: CancelToken | None = None, limits: Limits | None = None,
+            worker_argv: Sequence[str] | None = None) -> Run:
+    """Measure one request in its own process (see Supervisor); always a Run, stamped with the
+    time it finished, so runs of one batch keep their own times in the history."""
+    result = Supervisor(progress, cancel, limits, worker_argv).run(request, MeasureOutcome)
+    run = result.run if isinstance(result, MeasureOutcome) else failed_run(request, result)
     run.finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return run

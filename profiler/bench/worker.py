@@ -1,40 +1,55 @@
 """The child process that measures one device: ``python -m profiler.bench.worker``.
 
-Reads one Job as JSON on stdin, writes JSON lines on stdout:
-``{"event": "stage", "stage": "compile", "device": ...}``, ``{"event": "progress",
-"fraction": 0.4, "message": ...}`` and finally ``{"event": "result", "run": {...}}``.
-Anything a native runtime prints goes to stderr: the worker moves the process's stdout
-(file descriptor 1) onto stderr and keeps a private copy for the event stream.
+Speaks the worker protocol (profiler.bench.wire) over stdin and a private stdout: hello both
+ways, one MeasureRequest in, stage and progress frames out, then a MeasureOutcome (a Run) or
+a Failure. Anything a native runtime prints goes to stderr: the worker moves the process's
+stdout (file descriptor 1) onto stderr and keeps a private copy for the frames.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO, TypeVar, cast
 
 from profiler.bench.memory import StagePeaks, model_file_bytes
-from profiler.bench.protocol import BackendLike, DeviceRun, Job, error_text
-from profiler.bench.types import MemoryStats, Run, RunError
-from profiler.report.serialize import from_dict, to_dict
+from profiler.bench.protocol import BackendLike, DeviceRun, error_text
+from profiler.bench.requests import MeasureOutcome, MeasureRequest
+from profiler.bench.wire import (
+    Event,
+    Failure,
+    StageEvent,
+    StreamTransport,
+    Transport,
+    accept,
+    event_line,
+    failure_line,
+    outcome_line,
+)
+from profiler.records.runs import MemoryStats, Run, RunError
 
 BackendFactory = Callable[[str], BackendLike]
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[Event], None]
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class EventWriter:
-    """Writes one JSON object per line and flushes, so the parent sees each event at once."""
+    """Sends each event as one frame at once; a lock keeps frames whole when a heartbeat
+    thread and the job both emit."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, transport: Transport) -> None:
+        self._transport, self._lock = transport, threading.Lock()
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        self._stream.write(json.dumps(event) + "\n")
-        self._stream.flush()
+    def __call__(self, event: Event) -> None:
+        self.send(event_line(event))
+
+    def send(self, line: str) -> None:
+        with self._lock:
+            self._transport.send(line)
 
 
 def claim_stdout() -> TextIO:
@@ -71,32 +86,35 @@ def backend_factory(spec: str) -> BackendFactory:
     return factory
 
 
-def failed_run(job: Job, stage: str, error: BaseException) -> Run:
-    return Run(device=job.device, variant=job.variant, model_path=job.model_path,
-               error=RunError(stage=stage, message=error_text(error)))
+def failed_run(request: MeasureRequest, stage: Any, error: BaseException) -> Run:
+    return Run(device=request.device, variant=request.variant, model_path=request.model_path,
+               error=RunError(stage=stage, message=error_text(error), kind="runtime"))
 
 
-def measure_job(job: Job, emit: Callable[[dict[str, Any]], None]) -> Run:
-    """Affinity, runtime start (the memory baseline), then the protocol; always a Run."""
-    emit({"event": "stage", "stage": "start", "device": job.device})
+def measure_job(request: MeasureRequest, emit: Emit) -> MeasureOutcome:
+    """Affinity, runtime start (the memory baseline), then the protocol; always a Run (a
+    stage that fails is recorded in it: the stages before it keep their figures)."""
+    emit(StageEvent(stage="start"))
+    settings = request.settings
     try:
-        apply_affinity(job.cpus)
+        apply_affinity(settings.cpus)
     except (OSError, ValueError) as error:
-        return failed_run(job, "worker", error)
+        return MeasureOutcome(failed_run(request, "worker", error))
     peaks = StagePeaks()
     try:
-        backend = backend_factory(job.backend_factory)(job.device)
+        backend = backend_factory(settings.backend_factory)(request.device)
     except Exception as error:
-        return failed_run(job, "load", error)
+        return MeasureOutcome(failed_run(request, "load", error))
     memory = MemoryStats(method=peaks.method, baseline_peak_rss_bytes=peaks.end_stage(),
-                         model_file_bytes=job.model_file_bytes or model_file_bytes(job.model_path))
+                         model_file_bytes=request.model_file_bytes
+                         or model_file_bytes(request.model_path))
     try:
-        run = DeviceRun(job, backend, emit, peaks).execute(memory)
+        run = DeviceRun(request, backend, emit, peaks).execute(memory)
     finally:
         peaks.close()
         _close_quietly(backend)
     run.config["memory_method"] = memory.method
-    return run
+    return MeasureOutcome(run)
 
 
 def _close_quietly(backend: BackendLike) -> None:
@@ -138,26 +156,34 @@ def prefer_oom_kill() -> None:
         return
 
 
-def serve_one_job(job_type: type[T], measure: Callable[[T, Emit], Any]) -> int:
-    """The life of a worker process: guard rails, read one job from stdin, emit the result.
+def serve_one_job(request_type: type[R], handle: Callable[[R, Emit], Any]) -> int:
+    """The life of a worker process: guard rails, the handshake, one request, its outcome
+    (or a Failure).
 
-    Every worker (profiling, drift) goes through here, so each dies with its parent, is the
-    first one the kernel's OOM killer picks, and keeps stdout for its event stream.
+    Every worker (profiling, builds, drift) goes through here, so each dies with its parent,
+    is the first one the kernel's OOM killer picks, and keeps stdout for its frames.
     """
     die_with_parent()
     prefer_oom_kill()
-    emit = EventWriter(claim_stdout())
-    try:
-        job = from_dict(job_type, json.loads(sys.stdin.read()), where="job")
-    except Exception as error:
-        emit({"event": "error", "message": f"bad job: {error_text(error)}"})
+    return serve(StreamTransport(sys.stdin, claim_stdout()), request_type, handle)
+
+
+def serve(transport: Transport, request_type: type[R], handle: Callable[[R, Emit], Any]) -> int:
+    """One job over any transport; ``handle`` returns an outcome or a Failure."""
+    request = accept(transport, request_type)
+    if isinstance(request, Failure):
         return 2
-    emit({"event": "result", "run": to_dict(measure(job, emit))})
+    writer = EventWriter(transport)
+    result = handle(request, writer)
+    if isinstance(result, Failure):
+        writer.send(failure_line(result))
+        return 1
+    writer.send(outcome_line(result.kind, result))
     return 0
 
 
 def main() -> int:
-    return serve_one_job(Job, measure_job)
+    return serve_one_job(MeasureRequest, measure_job)
 
 
 if __name__ == "__main__":

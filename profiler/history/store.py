@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from profiler.bench.types import Run
 from profiler.errors import ReportError
 from profiler.history.paths import history_path
 from profiler.history.schema import (
@@ -32,9 +31,10 @@ from profiler.history.schema import (
     translated,
     write_transaction,
 )
+from profiler.records.report import MAX_REPORT_BYTES, Report, report_from_dict
+from profiler.records.runs import Run
+from profiler.records.serialize import loads_strict
 from profiler.report.compare import DEFAULT_TOP_LAYERS, Comparison, compare_runs
-from profiler.report.model import MAX_REPORT_BYTES, Report, report_from_dict
-from profiler.report.serialize import loads_strict
 
 __all__ = ["HistoryEntry", "HistoryError", "HistoryStore", "StoredRun", "UnknownRunError"]
 

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profiler.errors import ProfilerError
-
-Dim = int | str | None
-"""One dimension: a concrete size, a symbolic name, or None when nothing is known."""
+from profiler.records.model import Dim  # the report's dimension type; loaders import it here
 
 DTYPE_BITS: dict[str, int] = {
     "float64": 64, "float32": 32, "float16": 16, "bfloat16": 16,

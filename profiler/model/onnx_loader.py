@@ -19,6 +19,7 @@ from google.protobuf.message import DecodeError, Message
 from onnx import TensorProto
 
 from profiler.errors import ModelLoadError, ProfilerError
+from profiler.files import MISSING, FileRefused, check_regular, open_regular, read_regular
 from profiler.model.constant_propagation import infer_shapes as infer_shapes_with_values
 from profiler.model.graph import Dim, InputSpec, ModelGraph, bytes_for
 from profiler.model.onnx_graph import (
@@ -30,6 +31,10 @@ from profiler.model.onnx_graph import (
 )
 from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
+from profiler.sandbox import staged
+
+MAX_ONNX_BYTES = 2**31
+"""Protobuf's own limit: a larger .onnx cannot be parsed (weights go to external data)."""
 
 
 def load_onnx(
@@ -39,7 +44,8 @@ def load_onnx(
 ) -> ModelGraph:
     """Load an ONNX file into a ModelGraph with every input at a concrete shape;
     ``input_values`` (flat, by input name) seed constant propagation."""
-    model = _parse(path)
+    with staged("ONNX parser"):
+        model = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
     external_files = _validate_external_data(model, model_dir, path)
     stripped_warning = _check_inline_data(model, path)
@@ -52,7 +58,8 @@ def load_onnx(
         warnings.append(stripped_warning)
     seeds = input_value_arrays(specs, input_values or {}, path)
     concrete = all(spec.shape is not None for spec in specs)
-    model, computed_values, inference_warnings = _infer_shapes(model, seeds, concrete)
+    with staged("ONNX shape inference"):
+        model, computed_values, inference_warnings = _infer_shapes(model, seeds, concrete)
     warnings.extend(inference_warnings)
     try:
         graph = build_graph(model.graph, outer_scope=set(), computed_values=computed_values)
@@ -75,10 +82,13 @@ def load_onnx(
 
 
 def _parse(path: str) -> onnx.ModelProto:
-    if os.path.getsize(path) == 0:
-        raise ModelLoadError(path, "the file is empty")
     try:
-        model = onnx.load(path, load_external_data=False)
+        data = read_regular(path, MAX_ONNX_BYTES)
+        if not data:
+            raise ModelLoadError(path, "the file is empty")
+        model = onnx.load_model_from_string(data)
+    except FileRefused as refused:
+        raise ModelLoadError(path, refused.problem) from None
     except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as error:
         raise ModelLoadError(
             path, f"not a valid ONNX model (the protobuf does not parse: {_first_line(error)})"
@@ -235,11 +245,16 @@ def _safe_external_path(path: str, real_dir: str, tensor: str, location: str) ->
             path, f"external data {location!r} of tensor {tensor!r} points outside the model's "
             "folder; refused (path traversal)"
         )
-    if not os.path.isfile(target):
-        raise ModelLoadError(
-            path, f"external data file {location!r} (tensor {tensor!r}) is missing; put it beside "
-            "the model"
-        )
+    try:
+        check_regular(target, within=real_dir)
+    except FileRefused as refused:
+        if refused.kind == MISSING:
+            raise ModelLoadError(
+                path, f"external data file {location!r} (tensor {tensor!r}) is missing; put it "
+                "beside the model"
+            ) from None
+        raise ModelLoadError(path, f"external data {location!r} of tensor {tensor!r} "
+                             f"{refused.problem}") from None
     return target
 
 
@@ -271,9 +286,13 @@ def _load_small_external_tensors(model: onnx.ModelProto, model_dir: str, path: s
         fields = _external_fields(tensor)
         nbytes = _tensor_nbytes(tensor) or 0
         try:
-            with open(os.path.join(model_dir, fields["location"]), "rb") as handle:
+            location = os.path.join(model_dir, fields["location"])
+            with open_regular(location, within=model_dir) as handle:
                 handle.seek(int(fields.get("offset", "0")))
                 tensor.raw_data = handle.read(nbytes)
+        except FileRefused as refused:
+            raise ModelLoadError(path, f"external data {fields['location']!r} of tensor "
+                                 f"{tensor.name!r} {refused.problem}") from None
         except OSError as error:
             raise ModelLoadError(
                 path, f"cannot read external data {fields['location']!r} of tensor "

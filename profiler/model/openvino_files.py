@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profiler.errors import ModelLoadError
+from profiler.files import (
+    FileRefused,
+    check_regular,
+    open_regular,
+    read_regular,
+    resolve_within,
+)
 
 MAX_METADATA_CHARS = 256
+MAX_IR_XML_BYTES = 1 << 30
+"""An IR's XML describes the graph only (weights are in the .bin): 1 GiB is far beyond any."""
 """Metadata values longer than this (embedded configs, tokenizers) are left out."""
 
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -48,15 +57,15 @@ def check_ir_files(path: str) -> IrFiles:
     ir = _scan_ir_xml(path, data)
     stem, _ = os.path.splitext(path)
     bin_path = stem + ".bin"
-    if not os.path.isfile(bin_path):
+    if not os.path.lexists(bin_path):
         if ir.weights_end > 0:
             raise ModelLoadError(
                 path, f"weights file {os.path.basename(bin_path)} is missing; keep it beside "
                 f"{os.path.basename(path)}"
             )
         return ir
-    ir.bin_path = bin_path
-    bin_bytes = os.path.getsize(bin_path)
+    bin_bytes = _check_bin(path, bin_path)
+    ir.bin_path = resolve_within(bin_path, os.path.dirname(os.path.abspath(path)))
     if ir.weights_end > bin_bytes:
         raise ModelLoadError(
             path, f"weights file {os.path.basename(bin_path)} has {bin_bytes} bytes but constant "
@@ -66,9 +75,21 @@ def check_ir_files(path: str) -> IrFiles:
     return ir
 
 
+def _check_bin(path: str, bin_path: str) -> int:
+    """The .bin's size once it is a regular file inside the model's folder: OpenVINO opens
+    it by itself, so a pipe or a link out of the folder is refused before it does."""
+    try:
+        return check_regular(bin_path, within=os.path.dirname(os.path.abspath(path)))
+    except FileRefused as refused:
+        raise ModelLoadError(path, f"weights file {os.path.basename(bin_path)} "
+                             f"{refused.problem}") from None
+
+
 def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        data = read_regular(path, MAX_IR_XML_BYTES)
+    except FileRefused as refused:
+        raise ModelLoadError(path, refused.problem) from None
     if not data:
         raise ModelLoadError(path, "the file is empty")
     return data
@@ -207,9 +228,14 @@ def read_tflite_header(path: str) -> TfliteHeader:
     """Check a .tflite file's identifier and buffer extents; read version and small metadata."""
     import mmap
 
-    if os.path.getsize(path) == 0:
+    try:
+        handle = open_regular(path)
+    except FileRefused as refused:
+        raise ModelLoadError(path, refused.problem) from None
+    if os.fstat(handle.fileno()).st_size == 0:
+        handle.close()
         raise ModelLoadError(path, "the file is empty")
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
             raise ModelLoadError(path, "not a TFLite model (the TFL3 identifier is missing)")
         try:

@@ -32,6 +32,7 @@ from profiler.model.openvino_graph import (
 )
 from profiler.model.shapes import defaulted_dims_warning, format_shape, resolve_input_shapes
 from profiler.offline import import_openvino
+from profiler.sandbox import staged
 
 
 def load_openvino(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> ModelGraph:
@@ -40,8 +41,10 @@ def load_openvino(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> 
     is_tflite = path.lower().endswith(".tflite")
     header = read_tflite_header(path) if is_tflite else None
     ir = None if is_tflite else check_ir_files(path)
-    model = _read_model(openvino.Core(), path, ir)
-    specs = _reshape(model, shape_overrides, path)
+    with staged("OpenVINO TFLite frontend" if is_tflite else "OpenVINO IR reader"):
+        model = _read_model(openvino.Core(), path, ir)
+    with staged("OpenVINO shape propagation"):
+        specs = _reshape(model, shape_overrides, path)
     warnings = [w for w in (defaulted_dims_warning(s) for s in specs) if w]
     bodies = count_body_ops(model)
     if bodies:
@@ -67,7 +70,8 @@ def _describe(
     result: ModelGraph, model: Any, ir: IrFiles | None, header: TfliteHeader | None
 ) -> None:
     """Fill opsets, producer and metadata from the IR's rt_info or the TFLite header."""
-    metadata = rt_info_entries(model)
+    with staged("OpenVINO rt_info reader"):
+        metadata = rt_info_entries(model)
     if ir is not None:
         result.opsets = {"openvino-ir": ir.version}
         result.ir_version = ir.version

@@ -2,201 +2,167 @@
 
 Quantizers and converters (ONNX Runtime's tools, OpenVINO, NNCF) are native code: a crash or
 a hang in one of them must cost only this child, never the app or CLI that asked for the
-build. The worker speaks the bench worker's protocol (one job as JSON on stdin, JSON-line
-events on stdout, the result as ``{"event": "result", "run": {...}}``), so the bench
+build. The worker speaks the worker protocol (profiler.bench.wire): one ``BuildRequest`` in,
+stage and progress frames out, then a ``BuildOutcome`` or a ``Failure``, so the bench
 Supervisor runs it: progress, the silence timeout, the memory cap and cancel all apply.
-
-The job is a ``BuildJob`` (a bench ``Job`` plus what a build needs); the result is a ``Run``
-used as an envelope: ``config["built"]`` holds the BuiltVariant, ``config["file_bytes"]`` a
-size reference, ``error`` the VariantBuildError's message.
 
 Kinds:
 - "variant": ``build_variant`` of ``variant`` (the calibration data reopened here from its
-  source, the variant cache at ``cache_root``);
+  source, the variant cache at ``cache_root``); the outcome holds the BuiltVariant;
 - "size_reference": the FP32 ONNX model as ONNX Runtime's basic optimisation writes it
-  (profiler.quant.sizes.stored_onnx_bytes).
+  (profiler.quant.sizes.stored_onnx_bytes); the outcome holds its size.
 
-While a build runs, a heartbeat event goes out every HEARTBEAT_S: the libraries report no
-progress of their own, and the Supervisor takes a long silence for a hang. A native hang that
-holds the interpreter lock stops the heartbeat too; one that releases it is caught only by
+While a build runs, a heartbeat goes out every HEARTBEAT_S: the libraries report no progress
+of their own, and the Supervisor takes a long silence for a hang. A native hang that holds the
+interpreter lock stops the heartbeat too; one that releases it is caught only by
 ``Limits.total_timeout_s`` (or cancel).
 """
 
 from __future__ import annotations
 
-import re
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar, Literal
 
-from profiler.bench.protocol import Job, error_text
-from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, run_job
-from profiler.bench.types import Run, RunError
+from profiler.bench.progress import Heartbeat
+from profiler.bench.protocol import error_text
+from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, Supervisor
+from profiler.bench.wire import Emit, Failure, JobKind, StageEvent
 from profiler.bench.worker import serve_one_job
 from profiler.errors import ProfilerError
+from profiler.model.graph import ValueRule
 from profiler.quant.cache import DEFAULT_MAX_CACHE_BYTES, VariantCache
-from profiler.quant.data import IMAGENET_MEAN, IMAGENET_STD, DataSource, ImageOptions, open_data
+from profiler.quant.data import DataSource, ImageOptions, open_data
 from profiler.quant.variants import VARIANTS, BuiltVariant, VariantOptions, build_variant
-from profiler.report.serialize import from_dict, to_dict
 
 BUILD_WORKER_ARGV = (sys.executable, "-m", "profiler.quant.build_worker")
 BUILD_DEVICE = "cpu"
 """Builds run on the host's CPU; the Supervisor names this device in its messages."""
-KINDS = ("variant", "size_reference")
 HEARTBEAT_S = 1.0
-
-Emit = Callable[[dict[str, Any]], None]
+BuildKind = Literal["variant", "size_reference"]
 
 
 class BuildWorkerError(ProfilerError):
     """A build in the child failed, crashed, hung or was cancelled; the message says which."""
 
 
-@dataclass
-class BuildJob(Job):
-    """``model_path`` is the FP32 model, ``variant`` the id of the variant to build."""
+@dataclass(frozen=True)
+class BuildRequest:
+    """Build ``variant`` of the FP32 model ``model_path`` (or, for "size_reference", measure
+    the FP32 ONNX model as stored)."""
 
-    kind: str = "variant"
+    kind: ClassVar[JobKind] = "build"
+    model_path: str
+    variant: str
+    build_kind: BuildKind = "variant"
     build: VariantOptions = field(default_factory=VariantOptions)
     data_source: str | None = None
     """Calibration data: an image folder, a .npy/.npz file, or None / 'random'."""
     data_seed: int = 0
+    image: ImageOptions = field(default_factory=ImageOptions)
+    shapes: dict[str, list[int]] = field(default_factory=dict)
     input_dtypes: dict[str, str] = field(default_factory=dict)
     """With ``shapes``, the model's inputs in order: what the calibration data must fit."""
-    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    layout: str | None = None
+    input_rules: dict[str, ValueRule] = field(default_factory=dict)
     cache_root: str = ""
     """'' = the default variant cache folder."""
     max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES
 
+    @property
+    def device(self) -> str:
+        return ""  # events name the variant alone; messages name BUILD_DEVICE
 
-def subject(job: BuildJob) -> str:
-    """What the job builds, for stages and messages."""
-    return "the FP32 size reference" if job.kind == "size_reference" else job.variant
+    @property
+    def subject(self) -> str:
+        """What the request builds, for stages and messages."""
+        return "the FP32 size reference" if self.build_kind == "size_reference" \
+            else self.variant
+
+    def where(self, stage: str) -> str:
+        return f"building {self.subject} on {BUILD_DEVICE}"
+
+    def crashed(self, signal_text: str, stage: str) -> str:
+        return f"variant build crashed: {signal_text} while building {self.subject}"
+
+    def stage_weights_s(self) -> dict[str, float]:
+        return {"worker": 0.5, "build": 10.0}
+
+
+@dataclass
+class BuildOutcome:
+    kind: ClassVar[JobKind] = "build"
+    built: BuiltVariant | None = None
+    """The variant built ("variant" requests)."""
+    size_reference_bytes: int | None = None
+    """The stored FP32 ONNX model's bytes ("size_reference" requests)."""
 
 
 # --- the child side -------------------------------------------------------------------------
 
 
-class _Heartbeat:
-    """Emits a progress event every HEARTBEAT_S from a thread, until the block ends."""
-
-    def __init__(self, emit: Emit, what: str) -> None:
-        self._emit, self._what = emit, what
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        started = time.monotonic()
-        while not self._stop.wait(HEARTBEAT_S):
-            elapsed_s = time.monotonic() - started
-            self._emit({"event": "progress", "fraction": 0.0,
-                        "message": f"building {self._what} ({elapsed_s:.0f} s)"})
-
-
-def _locked(emit: Emit) -> Emit:
-    """The heartbeat thread and the build share one stream: one line at a time."""
-    lock = threading.Lock()
-
-    def locked_emit(event: dict[str, Any]) -> None:
-        with lock:
-            emit(event)
-
-    return locked_emit
-
-
-def calibration_data(job: BuildJob) -> DataSource | None:
+def calibration_data(request: BuildRequest) -> DataSource | None:
     """The calibration data, reopened here, when the variant needs it."""
-    spec = VARIANTS.get(job.variant)
+    spec = VARIANTS.get(request.variant)
     if spec is None or not spec.needs_data:
         return None
-    specs = [(name, dtype, job.shapes[name]) for name, dtype in job.input_dtypes.items()]
-    options = ImageOptions(tuple(job.mean), tuple(job.std), job.layout)
-    return open_data(specs, job.data_source, options, job.data_seed, job.input_rules)
+    specs = [(name, dtype, request.shapes[name]) for name, dtype in request.input_dtypes.items()]
+    return open_data(specs, request.data_source, request.image, request.data_seed,
+                     request.input_rules)
 
 
-def _build(job: BuildJob) -> BuiltVariant:
-    cache = VariantCache(job.cache_root or None, job.max_cache_bytes)
-    return build_variant(job.model_path, job.variant, job.build, calibration_data(job), cache)
-
-
-def _do(job: BuildJob, run: Run) -> None:
-    if job.kind == "variant":
-        run.config["built"] = to_dict(_build(job))
-    elif job.kind == "size_reference":
+def _outcome(request: BuildRequest) -> BuildOutcome:
+    if request.build_kind == "size_reference":
         from profiler.quant.sizes import stored_onnx_bytes
 
-        run.config["file_bytes"] = stored_onnx_bytes(job.model_path)
-    else:
-        raise ValueError(f"unknown build job kind {job.kind!r}; use {' or '.join(KINDS)}")
+        return BuildOutcome(size_reference_bytes=stored_onnx_bytes(request.model_path))
+    cache = VariantCache(request.cache_root or None, request.max_cache_bytes)
+    return BuildOutcome(built=build_variant(request.model_path, request.variant, request.build,
+                                            calibration_data(request), cache))
 
 
-def measure(job: BuildJob, emit: Emit) -> Run:
-    """Always a Run: the build's result in its config, or the build's error."""
-    run = Run(device=job.device, variant=job.variant, model_path=job.model_path,
-              config={"kind": job.kind})
-    emit = _locked(emit)
-    emit({"event": "stage", "stage": f"building {subject(job)}", "device": job.device})
-    with _Heartbeat(emit, subject(job)):
+def handle(request: BuildRequest, emit: Emit) -> BuildOutcome | Failure:
+    """The build's outcome, or a Failure with the build's one-line error."""
+    emit(StageEvent(stage="build", detail=request.subject))
+    with Heartbeat(emit, "build", None, f"building {request.subject}", HEARTBEAT_S):
         try:
-            _do(job, run)
+            return _outcome(request)
         except ProfilerError as error:  # VariantBuildError, DataError: already one line
-            run.error = RunError(stage="build", message=str(error))
+            return Failure(kind="runtime", stage="build", message=str(error))
         except Exception as error:
-            run.error = RunError(stage="build", message=error_text(error))
-    return run
+            return Failure(kind="runtime", stage="build", message=error_text(error))
 
 
 # --- the parent side ------------------------------------------------------------------------
 
-_CRASH = re.compile(r"^runtime crashed: (.*?) while ")
+
+def run_build(request: BuildRequest, progress: ProgressSink | None = None,
+              cancel: CancelToken | None = None, limits: Limits | None = None,
+              worker_argv: Sequence[str] | None = None) -> BuildOutcome | Failure:
+    """The request in its own child process, watched by the bench Supervisor."""
+    supervisor = Supervisor(progress, cancel, limits, worker_argv or BUILD_WORKER_ARGV)
+    return supervisor.run(request, BuildOutcome)
 
 
-def build_message(job: BuildJob, message: str) -> str:
-    """The Supervisor's crash message, reworded for a build (its stage may still be 'worker')."""
-    match = _CRASH.match(message)
-    if match is None:
-        return message
-    return f"variant build crashed: {match.group(1)} while building {subject(job)}"
+def built_of(result: BuildOutcome | Failure) -> BuiltVariant:
+    """The variant built; BuildWorkerError with the build's message when there is none."""
+    if isinstance(result, Failure):
+        raise BuildWorkerError(result.message)
+    if result.built is None:
+        raise BuildWorkerError("the build worker returned no variant")
+    return result.built
 
 
-def run_build_job(job: BuildJob, progress: ProgressSink | None = None,
-                  cancel: CancelToken | None = None, limits: Limits | None = None,
-                  worker_argv: Sequence[str] | None = None) -> Run:
-    """The job in its own child process, watched by the bench Supervisor; always a Run."""
-    run = run_job(job, progress, cancel, limits, worker_argv or BUILD_WORKER_ARGV)
-    if run.error is not None:
-        run.error.message = build_message(job, run.error.message)
-    return run
-
-
-def result_of(run: Run, key: str) -> Any:
-    """The result under ``key``; BuildWorkerError with the build's message when it failed."""
-    if run.error is not None:
-        raise BuildWorkerError(run.error.message)
-    if key not in run.config:
-        raise BuildWorkerError(f"the build worker returned no {key} for {run.variant}")
-    return run.config[key]
-
-
-def built_of(run: Run) -> BuiltVariant:
-    return from_dict(BuiltVariant, result_of(run, "built"), where="build result")
+def size_reference_of(result: BuildOutcome | Failure) -> int:
+    if isinstance(result, Failure):
+        raise BuildWorkerError(result.message)
+    if result.size_reference_bytes is None:
+        raise BuildWorkerError("the build worker returned no size reference")
+    return result.size_reference_bytes
 
 
 def main() -> int:
-    return serve_one_job(BuildJob, measure)
+    return serve_one_job(BuildRequest, handle)
 
 
 if __name__ == "__main__":

@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import io
 import json
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from profiler.errors import ProfilerError
+from profiler.files import FileRefused, open_regular
 from profiler.runtime.inputs import InputSpecs, ValueRules, make_inputs
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -38,6 +40,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 LAYOUTS = ("NCHW", "NHWC")
 RANDOM_LABEL = "random data (indicative only)"
 HASH_CHUNK_BYTES = 1 << 20
+MAX_ARRAY_FILE_BYTES = 16 << 30
+"""A .npy/.npz larger than this is refused before it is read (calibration needs far less)."""
+MAX_IMAGE_FILE_BYTES = 256 << 20
 
 Sample = dict[str, np.ndarray]
 
@@ -188,26 +193,44 @@ def open_data(specs: InputSpecs, source: str | None, image_options: ImageOptions
 def model_input_specs(model_path: str, shapes: Mapping[str, Sequence[int]] | None = None,
                       ) -> list[tuple[str, str, list[int]]]:
     """(name, dtype, concrete shape) of each input of the model file, as the loader resolves
-    them (dynamic dims get the loader's defaults unless ``shapes`` overrides them)."""
-    from profiler.model.loader import load_model
+    them (dynamic dims get the loader's defaults unless ``shapes`` overrides them). The model
+    is parsed in a sandboxed child (profiler.sandbox)."""
+    from profiler.sandbox import run_isolated
 
     overrides = {name: tuple(int(d) for d in dims) for name, dims in (shapes or {}).items()}
-    model = load_model(model_path, overrides)
     specs = []
-    for spec in model.input_specs:
-        if spec.shape is None:
-            raise DataError(f"{model_path}: input {spec.name!r} has no concrete shape; set it "
+    for name, dtype, shape in run_isolated(loaded_input_specs, (model_path, overrides),
+                                           model_path):
+        if shape is None:
+            raise DataError(f"{model_path}: input {name!r} has no concrete shape; set it "
                             "with --shape")
-        specs.append((spec.name, spec.dtype, list(spec.shape)))
+        specs.append((str(name), str(dtype), [int(d) for d in shape]))
     return specs
+
+
+def loaded_input_specs(model_path: str, overrides: dict[str, tuple[int, ...]]) -> list[Any]:
+    """The sandboxed child's side of ``model_input_specs``: plain JSON data."""
+    from profiler.model.loader import load_model
+
+    model = load_model(model_path, overrides)
+    return [[spec.name, spec.dtype, None if spec.shape is None else list(spec.shape)]
+            for spec in model.input_specs]
 
 
 def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with _open_data_file(path, None) as handle:
         for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _open_data_file(path: str, max_bytes: int | None) -> BinaryIO:
+    """A regular file of at most ``max_bytes`` (pipes, devices, folders refused unopened)."""
+    try:
+        return open_regular(path, max_bytes)
+    except FileRefused as refused:
+        raise DataError(str(refused)) from None
 
 
 # --- arrays --------------------------------------------------------------------------------
@@ -230,16 +253,18 @@ def _read_arrays(specs: list[tuple[str, str, list[int]]], path: str,
 
 def _load_npy(path: str) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
+        with _open_data_file(path, MAX_ARRAY_FILE_BYTES) as handle:
+            return np.load(handle, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
         raise DataError(f"{path}: not a readable .npy array ({error})") from None
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with _open_data_file(path, MAX_ARRAY_FILE_BYTES) as handle, np.load(
+                handle, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: not a readable .npz archive ({error})") from None
 
 
@@ -339,8 +364,10 @@ def read_image(path: str, channels: int, width: int, height: int) -> np.ndarray:
     """H x W x C float32 in [0, 1]: decoded, converted to RGB or grey, resized (bilinear)."""
     from PIL import Image, UnidentifiedImageError
 
+    with _open_data_file(path, MAX_IMAGE_FILE_BYTES) as handle:
+        data = handle.read()
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             converted = image.convert("RGB" if channels == 3 else "L")
             resized = converted.resize((width, height), Image.Resampling.BILINEAR)
             pixels = np.asarray(resized, dtype=np.float32) / 255.0

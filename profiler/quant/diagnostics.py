@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from profiler.bench.types import Run, RuntimeLayer
-from profiler.quant.types import Diagnostics
+from profiler.records.runs import Run, RuntimeLayer
+from profiler.records.variants import Diagnostics
 
 CONVERSION_SHARE_HINT = 0.10
 """Added Cast/Convert time worth a hint (share of the summed layer time)."""

@@ -21,10 +21,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from profiler.quant.types import DriftMetrics, OutputDrift
+from profiler.records.variants import MAX_SQNR_DB, DriftMetrics, OutputDrift
 
-MAX_SQNR_DB = 200.0
-"""Far beyond float32's own ~140 dB: reads as 'identical'."""
 MIN_CLASSES = 2
 
 

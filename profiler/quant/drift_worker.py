@@ -1,10 +1,8 @@
 """The child process that measures drift: ``python -m profiler.quant.drift_worker``.
 
-It speaks the bench worker's protocol (one job as JSON on stdin, JSON-line events on stdout,
-the result as ``{"event": "result", "run": {...}}``), so the same Supervisor runs it: a crash,
-a hang or a cancel costs only this child. The job is a ``DriftJob`` (a bench ``Job`` plus what
-drift needs); the result is a ``Run`` used as an envelope: ``config["drift"]`` holds the
-DriftMetrics, ``config["layer_drift"]`` the LayerDriftResult, ``error`` a failure.
+It speaks the worker protocol (profiler.bench.wire): one ``DriftRequest`` in, stage and
+progress frames out, then a ``DriftOutcome`` or a ``Failure``, so the same Supervisor runs it:
+a crash, a hang or a cancel costs only this child.
 
 Kinds:
 - "outputs": the reference and the variant, both compiled on ``device``, run the same
@@ -18,56 +16,77 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, ClassVar, Literal, Protocol, cast
 
 import numpy as np
 
-from profiler.bench.protocol import BackendLike, Job, error_text, run_settings
-from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, run_job
-from profiler.bench.types import Run, RunError
+from profiler.bench.protocol import BackendLike, StageFailed, error_text, run_settings
+from profiler.bench.requests import MeasureSettings
+from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, Supervisor
+from profiler.bench.wire import Emit, Failure, JobKind, ProgressEvent, Stage, StageEvent, stage_verb
 from profiler.bench.worker import apply_affinity, backend_factory, serve_one_job
-from profiler.quant.data import IMAGENET_MEAN, IMAGENET_STD, ImageOptions, open_data
+from profiler.model.graph import ValueRule
+from profiler.quant.data import ImageOptions, open_data
 from profiler.quant.drift import DriftAccumulator, match_outputs
 from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMPLES
-from profiler.quant.types import DriftMetrics, LayerDriftResult
-from profiler.report.serialize import from_dict, to_dict
+from profiler.records.variants import DriftMetrics, LayerDriftResult
 
 DRIFT_WORKER_ARGV = (sys.executable, "-m", "profiler.quant.drift_worker")
-KINDS = ("outputs", "layers")
-
-Emit = Callable[[dict[str, Any]], None]
+DriftKind = Literal["outputs", "layers"]
 
 
-@dataclass
-class DriftJob(Job):
+@dataclass(frozen=True)
+class DriftRequest:
     """``model_path`` is the variant, ``reference_path`` the FP32 model; both on ``device``."""
 
-    kind: str = "outputs"
-    reference_path: str = ""
+    kind: ClassVar[JobKind] = "drift"
+    model_path: str
+    reference_path: str
+    device: str
+    variant: str
+    drift_kind: DriftKind = "outputs"
+    settings: MeasureSettings = field(default_factory=MeasureSettings)
+    """Threads, CPUs, precision and backend as the variant was measured with."""
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+    input_rules: dict[str, ValueRule] = field(default_factory=dict)
     data_source: str | None = None
     """Evaluation data: an image folder, a .npy/.npz file, or None / 'random'."""
     data_seed: int = 0
+    image: ImageOptions = field(default_factory=ImageOptions)
     samples: int = 32
-    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    layout: str | None = None
     threshold_db: float = 20.0
     batch_tensors: int = DEFAULT_BATCH_TENSORS
     layer_samples: int = DEFAULT_LAYER_SAMPLES
 
+    def where(self, stage: str) -> str:
+        return f"{stage_verb(stage)} on {self.device}"
 
-class _Stage(Exception):
-    def __init__(self, stage: str, error: BaseException) -> None:
-        super().__init__(error_text(error))
-        self.stage = stage
+    def crashed(self, signal_text: str, stage: str) -> str:
+        return f"runtime crashed: {signal_text} while {self.where(stage)}"
+
+    def stage_weights_s(self) -> dict[str, float]:
+        if self.drift_kind == "layers":
+            return {"worker": 0.5, "compile_reference": 2.0, "eval_data": 0.5,
+                    "layer_drift": 10.0}
+        return {"worker": 0.5, "compile_reference": 2.0, "compile_variant": 2.0,
+                "eval_data": 0.5, "drift": 3.0}
 
 
-def _staged(stage: str, emit: Emit, job: DriftJob, action: Callable[[], Any]) -> Any:
-    emit({"event": "stage", "stage": stage, "device": job.device})
+@dataclass
+class DriftOutcome:
+    kind: ClassVar[JobKind] = "drift"
+    drift: DriftMetrics | None = None
+    """Output drift ("outputs" requests)."""
+    layer_drift: LayerDriftResult | None = None
+    """Per-layer drift ("layers" requests)."""
+
+
+def _staged(stage: Stage, emit: Emit, action: Callable[[], Any]) -> Any:
+    emit(StageEvent(stage=stage))
     try:
         return action()
     except Exception as error:
-        raise _Stage(stage, error) from error
+        raise StageFailed(stage, error) from error
 
 
 class OutputsBackend(BackendLike, Protocol):
@@ -76,10 +95,11 @@ class OutputsBackend(BackendLike, Protocol):
     def outputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
 
-def open_backend(job: DriftJob, path: str) -> OutputsBackend:
-    """Load and compile ``path`` on the job's device."""
-    backend = cast(OutputsBackend, backend_factory(job.backend_factory)(job.device))
-    backend.load(path, run_settings(job))
+def open_backend(request: DriftRequest, path: str) -> OutputsBackend:
+    """Load and compile ``path`` on the request's device."""
+    factory = backend_factory(request.settings.backend_factory)
+    backend = cast(OutputsBackend, factory(request.device))
+    backend.load(path, run_settings(request.device, request.settings, request.shapes))
     backend.compile()
     return backend
 
@@ -93,26 +113,25 @@ def renamed_inputs(sample: dict[str, np.ndarray], specs: Sequence[tuple[str, str
     return dict(zip(names, sample.values(), strict=True))
 
 
-def _samples(job: DriftJob, backend: BackendLike, count: int) -> tuple[list[Any], bool]:
-    options = ImageOptions(tuple(job.mean), tuple(job.std), job.layout)
-    data = open_data(backend.input_specs(), job.data_source, options, seed=job.data_seed,
-                     rules=job.input_rules)
+def _samples(request: DriftRequest, backend: BackendLike, count: int) -> tuple[list[Any], bool]:
+    data = open_data(backend.input_specs(), request.data_source, request.image,
+                     seed=request.data_seed, rules=request.input_rules)
     samples = data.samples(count)
     if not samples:
         raise ValueError(f"no evaluation samples in {data.label}")
     return samples, data.is_random
 
 
-def _progress(emit: Emit, fraction: float, message: str) -> None:
-    emit({"event": "progress", "fraction": min(1.0, max(0.0, fraction)), "message": message})
+def _progress(emit: Emit, stage: Stage, fraction: float, message: str) -> None:
+    emit(ProgressEvent(stage=stage, fraction=min(1.0, max(0.0, fraction)), message=message))
 
 
-def output_drift(job: DriftJob, emit: Emit) -> DriftMetrics:
-    reference = _staged("compiling the reference", emit, job,
-                        lambda: open_backend(job, job.reference_path))
-    variant = _staged("compiling the variant", emit, job, lambda: open_backend(job, job.model_path))
-    samples, is_random = _staged("reading evaluation data", emit, job,
-                                 lambda: _samples(job, reference, job.samples))
+def output_drift(request: DriftRequest, emit: Emit) -> DriftMetrics:
+    reference = _staged("compile_reference", emit,
+                        lambda: open_backend(request, request.reference_path))
+    variant = _staged("compile_variant", emit, lambda: open_backend(request, request.model_path))
+    samples, is_random = _staged("eval_data", emit,
+                                 lambda: _samples(request, reference, request.samples))
     accumulator = DriftAccumulator()
     variant_specs = variant.input_specs()
 
@@ -121,74 +140,59 @@ def output_drift(job: DriftJob, emit: Emit) -> DriftMetrics:
             ref_out = reference.outputs(sample)
             var_out = variant.outputs(renamed_inputs(sample, variant_specs))
             accumulator.add(ref_out, match_outputs(ref_out, var_out))
-            _progress(emit, (index + 1) / len(samples), f"{index + 1}/{len(samples)} samples")
+            _progress(emit, "drift", (index + 1) / len(samples),
+                      f"{index + 1}/{len(samples)} samples")
 
-    _staged("measuring drift", emit, job, compare)
+    _staged("drift", emit, compare)
     for backend in (reference, variant):
         backend.close()
-    return accumulator.metrics(is_random, job.device, f"fp32 model on {job.device}")
+    return accumulator.metrics(is_random, request.device, f"fp32 model on {request.device}")
 
 
-def layer_drift(job: DriftJob, emit: Emit) -> LayerDriftResult:
+def layer_drift(request: DriftRequest, emit: Emit) -> LayerDriftResult:
     from profiler.quant.layer_drift import compare_layers
 
-    reference = _staged("compiling the reference", emit, job,
-                        lambda: open_backend(job, job.reference_path))
-    samples, is_random = _staged("reading evaluation data", emit, job,
-                                 lambda: _samples(job, reference, job.layer_samples))
+    reference = _staged("compile_reference", emit,
+                        lambda: open_backend(request, request.reference_path))
+    samples, is_random = _staged("eval_data", emit,
+                                 lambda: _samples(request, reference, request.layer_samples))
     reference.close()
 
     def runner(path: str) -> Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]:
-        backend = open_backend(job, path)
+        backend = open_backend(request, path)
         return backend.outputs
 
-    result: LayerDriftResult = _staged("comparing layers", emit, job, lambda: compare_layers(
-        job.reference_path, job.model_path, samples, runner, job.threshold_db,
-        job.batch_tensors, lambda fraction, text: _progress(emit, fraction, text)))
-    result.device, result.indicative_only = job.device, is_random
+    result: LayerDriftResult = _staged("layer_drift", emit, lambda: compare_layers(
+        request.reference_path, request.model_path, samples, runner, request.threshold_db,
+        request.batch_tensors,
+        lambda fraction, text: _progress(emit, "layer_drift", fraction, text)))
+    result.device, result.indicative_only = request.device, is_random
     return result
 
 
-def measure(job: DriftJob, emit: Emit) -> Run:
-    """Always a Run: the drift in its config, or an error."""
-    run = Run(device=job.device, variant=job.variant, model_path=job.model_path,
-              config={"kind": job.kind})
+def handle(request: DriftRequest, emit: Emit) -> DriftOutcome | Failure:
+    """The drift, or a Failure naming the stage that failed."""
     try:
-        apply_affinity(job.cpus)
-        if job.kind == "layers":
-            run.config["layer_drift"] = to_dict(layer_drift(job, emit))
-        elif job.kind == "outputs":
-            run.config["drift"] = to_dict(output_drift(job, emit))
-        else:
-            raise ValueError(f"unknown drift job kind {job.kind!r}; use {' or '.join(KINDS)}")
-    except _Stage as failure:
-        run.error = RunError(stage=failure.stage, message=str(failure))
+        apply_affinity(request.settings.cpus)
+        if request.drift_kind == "layers":
+            return DriftOutcome(layer_drift=layer_drift(request, emit))
+        return DriftOutcome(drift=output_drift(request, emit))
+    except StageFailed as failure:
+        return Failure(kind="runtime", stage=failure.stage, message=str(failure))
     except Exception as error:
-        run.error = RunError(stage="worker", message=error_text(error))
-    return run
+        return Failure(kind="runtime", stage="worker", message=error_text(error))
 
 
-def run_drift_job(job: DriftJob, progress: ProgressSink | None = None,
-                  cancel: CancelToken | None = None, limits: Limits | None = None,
-                  worker_argv: Sequence[str] | None = None) -> Run:
-    """The job in its own child process, watched by the bench Supervisor."""
-    return run_job(job, progress, cancel, limits, worker_argv or DRIFT_WORKER_ARGV)
-
-
-def drift_of(run: Run) -> DriftMetrics | None:
-    data = run.config.get("drift")
-    return from_dict(DriftMetrics, data, where="drift result") if data is not None else None
-
-
-def layer_drift_of(run: Run) -> LayerDriftResult | None:
-    data = run.config.get("layer_drift")
-    if data is None:
-        return None
-    return from_dict(LayerDriftResult, data, where="layer drift result")
+def run_drift(request: DriftRequest, progress: ProgressSink | None = None,
+              cancel: CancelToken | None = None, limits: Limits | None = None,
+              worker_argv: Sequence[str] | None = None) -> DriftOutcome | Failure:
+    """The request in its own child process, watched by the bench Supervisor."""
+    supervisor = Supervisor(progress, cancel, limits, worker_argv or DRIFT_WORKER_ARGV)
+    return supervisor.run(request, DriftOutcome)
 
 
 def main() -> int:
-    return serve_one_job(DriftJob, measure)
+    return serve_one_job(DriftRequest, handle)
 
 
 if __name__ == "__main__":

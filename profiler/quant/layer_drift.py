@@ -24,7 +24,7 @@ import onnx
 
 from profiler.model.graph import unique_name
 from profiler.quant.drift import TensorStats
-from profiler.quant.types import LayerDrift, LayerDriftResult
+from profiler.records.variants import LayerDrift, LayerDriftResult
 from profiler.runtime.backend import NON_COMPUTE_OPS
 
 DEFAULT_BATCH_TENSORS = 32

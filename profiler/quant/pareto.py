@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from profiler.bench.types import Run
-from profiler.quant.drift import MAX_SQNR_DB
-from profiler.quant.types import REFERENCE_ID, ParetoPoint, Variant
+from profiler.records.runs import Run
+from profiler.records.variants import MAX_SQNR_DB, REFERENCE_ID, ParetoPoint, Variant
 
 
 def dominates(a: ParetoPoint, b: ParetoPoint) -> bool:

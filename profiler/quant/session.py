@@ -16,7 +16,7 @@ reference runs on every device that can read the model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from profiler.bench.profile import (
@@ -24,29 +24,30 @@ from profiler.bench.profile import (
     build_jobs,
     concrete_shapes,
     input_rules,
-    input_settings,
     run_failed,
 )
 from profiler.bench.supervisor import CancelToken, ProgressSink, run_job
-from profiler.bench.types import Run
+from profiler.bench.wire import Failure
 from profiler.errors import ProfilerError, UsageError
 from profiler.quant.build_worker import (
-    BUILD_DEVICE,
-    BuildJob,
+    BuildKind,
+    BuildOutcome,
+    BuildRequest,
     built_of,
-    result_of,
-    run_build_job,
+    run_build,
+    size_reference_of,
 )
 from profiler.quant.cache import VariantCache
 from profiler.quant.data import DataSource, ImageOptions, open_data
 from profiler.quant.diagnostics import diagnose
-from profiler.quant.drift_worker import DriftJob, drift_of, layer_drift_of, run_drift_job
+from profiler.quant.drift_worker import DriftKind, DriftOutcome, DriftRequest, run_drift
 from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMPLES
 from profiler.quant.pareto import assign_fronts
 from profiler.quant.sizes import IR_FAMILY, ONNX_FAMILY, SizeReferences, model_family
-from profiler.quant.types import REFERENCE_ID, DataInfo, Variant
 from profiler.quant.variants import VARIANTS, BuiltVariant, VariantOptions
-from profiler.report.model import Report
+from profiler.records.report import Report
+from profiler.records.runs import Run
+from profiler.records.variants import REFERENCE_ID, DataInfo, Variant
 
 DEFAULT_EVAL_SAMPLES = 32
 DEFAULT_THRESHOLD_DB = 20.0
@@ -114,17 +115,14 @@ def _label(variant: str, device: str) -> str:
 
 
 class QuantizeSession:
-    """One quantize run; ``run()`` returns the Report."""
+    """One quantize run over ``report``, the model's static analysis; ``run()`` returns it
+    completed (``profiler.api.quantize_model`` makes the analysis first)."""
 
-    def __init__(self, model_path: str, options: QuantizeOptions,
-                 shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
+    def __init__(self, report: Report, model_path: str, options: QuantizeOptions,
                  progress: ProgressSink | None = None, cancel: CancelToken | None = None) -> None:
-        from profiler.api import analyze_model
-
         self.model_path, self.options = model_path, options
         self.progress, self.cancel = progress, cancel
-        self.report = analyze_model(model_path,
-                                    inputs=input_settings(options.profile, shape_overrides))
+        self.report = report
         assert self.report.model is not None
         self.rules = input_rules(self.report.model.inputs)
         self.shapes = concrete_shapes(self.report.model.inputs)
@@ -172,43 +170,30 @@ class QuantizeSession:
 
     # measuring ------------------------------------------------------------------------------
 
-    def _emit(self, label: str, stage: str) -> None:
-        if self.progress is not None:
-            self.progress({"event": "stage", "stage": stage, "device": label})
-
-    def _sink(self, label: str) -> ProgressSink | None:
-        if self.progress is None:
-            return None
-        sink = self.progress
-        return lambda event: sink({**event, "device": label})
-
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
 
     def _measure(self, path: str, variant: str, device: str, file_bytes: int) -> Run:
         options = replace(self.options.profile, variant=variant, layers=True)
-        job = build_jobs(path, [device], self.shapes, options, file_bytes, self.rules)[0]
-        job.backend_factory = self.options.backend_factory
-        return run_job(job, self._sink(_label(variant, device)), self.cancel,
-                       options.limits, self.options.worker_argv)
+        job = build_jobs(path, [device], self.shapes, options, file_bytes, self.rules,
+                         self.options.backend_factory)[0]
+        return run_job(job, self.progress, self.cancel, options.limits, self.options.worker_argv)
 
-    def _drift_job(self, variant: Variant, device: str, kind: str) -> DriftJob:
-        profile, image = self.options.profile, self.options.image
-        return DriftJob(
-            model_path=variant.path, device=device, variant=variant.id, threads=profile.threads,
-            cpus=profile.cpus, precision=profile.precision, shapes=dict(self.shapes),
-            backend_factory=self.options.backend_factory, kind=kind,
-            reference_path=self.model_path, data_source=self.evaluation_source,
-            input_rules=self.rules,
-            data_seed=self.options.seed, samples=self.options.eval_samples,
-            mean=list(image.mean), std=list(image.std), layout=image.layout,
-            threshold_db=self.options.drift_threshold_db,
+    def _drift_request(self, variant: Variant, device: str, kind: DriftKind) -> DriftRequest:
+        settings = self.options.profile.measure_settings()
+        settings.backend_factory = self.options.backend_factory or settings.backend_factory
+        return DriftRequest(
+            model_path=variant.path, reference_path=self.model_path, device=device,
+            variant=variant.id, drift_kind=kind, settings=settings, shapes=dict(self.shapes),
+            input_rules=self.rules, data_source=self.evaluation_source,
+            data_seed=self.options.seed, image=self.options.image,
+            samples=self.options.eval_samples, threshold_db=self.options.drift_threshold_db,
             batch_tensors=self.options.layer_batch_tensors,
             layer_samples=self.options.layer_samples)
 
-    def _run_drift(self, job: DriftJob) -> Run:
-        return run_drift_job(job, self._sink(_label(job.variant, job.device)), self.cancel,
-                             self.options.profile.limits, self.options.drift_worker_argv)
+    def _run_drift(self, request: DriftRequest) -> DriftOutcome | Failure:
+        return run_drift(request, self.progress, self.cancel, self.options.profile.limits,
+                         self.options.drift_worker_argv)
 
     # the steps ------------------------------------------------------------------------------
 
@@ -219,7 +204,6 @@ class QuantizeSession:
             if self._cancelled():
                 break
             if runs_on(self.family, device, cross_runtime=True):
-                self._emit(_label(REFERENCE_ID, device), "measuring the FP32 reference")
                 run = self._measure(self.model_path, REFERENCE_ID, device,
                                     self.report.model.file_bytes if self.report.model else 0)
                 self.reference_runs[device] = run
@@ -254,7 +238,6 @@ class QuantizeSession:
                           format=spec.output_format, source_model=self.model_path,
                           excluded_nodes=list(self.options.build.exclude_nodes),
                           evaluation=self.evaluation)
-        self._emit(variant_id, "building the variant")
         self._build(variant)
         if variant.error:
             self.report.errors.append(f"{variant_id}: {variant.error}")
@@ -297,32 +280,32 @@ class QuantizeSession:
         variant.size_reference_bytes = reference.file_bytes
         variant.size_reference = reference.description
 
-    def _build_job(self, variant_id: str, kind: str = "variant") -> BuildJob:
-        image, specs = self.options.image, self._specs()
-        return BuildJob(
-            model_path=self.model_path, device=BUILD_DEVICE, variant=variant_id, kind=kind,
+    def _build_request(self, variant_id: str, kind: BuildKind = "variant") -> BuildRequest:
+        specs = self._specs()
+        return BuildRequest(
+            model_path=self.model_path, variant=variant_id, build_kind=kind,
             shapes={name: shape for name, _, shape in specs},
             input_dtypes={name: dtype for name, dtype, _ in specs}, build=self.options.build,
             data_source=self.options.calibration, data_seed=self.options.seed,
-            input_rules=self.rules, mean=list(image.mean), std=list(image.std), layout=image.layout,
+            input_rules=self.rules, image=self.options.image,
             cache_root=str(self.cache.root), max_cache_bytes=self.cache.max_cache_bytes)
 
-    def _run_build(self, job: BuildJob) -> Run:
-        return run_build_job(job, self._sink(job.variant), self.cancel,
-                             self.options.profile.limits, self.options.build_worker_argv)
+    def _run_build(self, request: BuildRequest) -> BuildOutcome | Failure:
+        return run_build(request, self.progress, self.cancel, self.options.profile.limits,
+                         self.options.build_worker_argv)
 
     def _build_isolated(self, variant_id: str) -> BuiltVariant:
-        return built_of(self._run_build(self._build_job(variant_id)))
+        return built_of(self._run_build(self._build_request(variant_id)))
 
     def _ov_fp32_bytes(self) -> int:
         return self._build_isolated("ov-fp32").file_bytes
 
     def _onnx_fp32_bytes(self, model_path: str) -> int:
-        job = replace(self._build_job(REFERENCE_ID, "size_reference"), model_path=model_path)
-        return int(result_of(self._run_build(job), "file_bytes"))
+        request = replace(self._build_request(REFERENCE_ID, "size_reference"),
+                          model_path=model_path)
+        return size_reference_of(self._run_build(request))
 
     def _on_device(self, variant: Variant, device: str) -> None:
-        self._emit(_label(variant.id, device), "measuring the variant")
         run = self._measure(variant.path, variant.id, device, variant.file_bytes)
         self.report.runs.append(run)
         self._note_run(run)
@@ -333,10 +316,10 @@ class QuantizeSession:
         if self.evaluation is None:
             variant.drift_errors[device] = self.evaluation_error
             return
-        result = self._run_drift(self._drift_job(variant, device, "outputs"))
-        drift = drift_of(result) if result.error is None else None
+        result = self._run_drift(self._drift_request(variant, device, "outputs"))
+        drift = result.drift if isinstance(result, DriftOutcome) else None
         if drift is None:
-            message = result.error.message if result.error else "no drift result"
+            message = result.message if isinstance(result, Failure) else "no drift result"
             variant.drift_errors[device] = message
             self.report.errors.append(f"{_label(variant.id, device)}: drift: {message}")
         else:
@@ -352,22 +335,26 @@ class QuantizeSession:
             return
         ort_devices = [d for d in variant.devices if d.startswith("ort:")]
         device = (ort_devices or variant.devices)[0]
-        result = self._run_drift(self._drift_job(variant, device, "layers"))
-        layers = layer_drift_of(result) if result.error is None else None
+        result = self._run_drift(self._drift_request(variant, device, "layers"))
+        layers = result.layer_drift if isinstance(result, DriftOutcome) else None
         if layers is None:
-            variant.layer_drift_error = result.error.message if result.error else "no result"
+            variant.layer_drift_error = (result.message if isinstance(result, Failure)
+                                         else "no result")
             self.report.errors.append(f"{variant.id}: per-layer drift: "
                                       f"{variant.layer_drift_error}")
         else:
             variant.layer_drift = layers
 
 
-def quantize_model(model_path: str, options: QuantizeOptions,
-                   shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
-                   progress: ProgressSink | None = None,
-                   cancel: CancelToken | None = None) -> Report:
-    """Static analysis, the FP32 reference and every variant measured, in one Report."""
+def require_devices(options: QuantizeOptions) -> None:
     if not options.devices:
         raise UsageError("quantize needs at least one device")
-    return QuantizeSession(model_path, options, shape_overrides, progress, cancel).run()
+
+
+def quantize_report(report: Report, model_path: str, options: QuantizeOptions,
+                    progress: ProgressSink | None = None,
+                    cancel: CancelToken | None = None) -> Report:
+    """The FP32 reference and every variant measured, added to ``report`` (the analysis)."""
+    require_devices(options)
+    return QuantizeSession(report, model_path, options, progress, cancel).run()
 

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from profiler.report.model import Report
+from profiler.records.report import Report
 
 WEIGHTS_STORED_MIN = 0.5
 """A file holding less than this share of its analysed weight bytes generates its weights."""

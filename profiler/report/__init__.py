@@ -1,5 +1,7 @@
-"""The versioned report model and its exporters."""
+"""What is derived from a report: views, comparison and exporters (the report itself is
+``profiler.records.report``)."""
 
-from profiler.report.model import SCHEMA, SCHEMA_VERSION, Report, load_report, model_info
+from profiler.model.describe import model_info
+from profiler.records.report import SCHEMA, SCHEMA_VERSION, Report, load_report
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Report", "load_report", "model_info"]

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from profiler.bench.types import Run, RuntimeLayer
-from profiler.report.model import ModelInfo, Report
-from profiler.report.serialize import to_dict
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
+from profiler.records.runs import Run, RuntimeLayer
+from profiler.records.serialize import to_dict
 
 DEFAULT_TOP_LAYERS = 10
 RUNTIME_ONLY_KINDS = ("reorder", "convert", "copy", "inserted", "quantize")

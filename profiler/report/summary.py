@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from profiler.analysis.types import LayerCost
-from profiler.report.model import Report
-from profiler.report.units import percent, shape_text, si, size_bytes
+from profiler.records.analysis import LayerCost
+from profiler.records.report import Report
+from profiler.units import percent, shape_text, si, size_bytes
 
 
 def top_layers(layers: list[LayerCost], count: int, key: str = "macs") -> list[LayerCost]:

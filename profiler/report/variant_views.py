@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from profiler.bench.types import Run
-from profiler.quant.drift import MAX_SQNR_DB
-from profiler.quant.types import REFERENCE_ID, Variant
-from profiler.report.model import Report
+from profiler.records.report import Report
+from profiler.records.runs import Run
+from profiler.records.variants import MAX_SQNR_DB, REFERENCE_ID, Variant
 from profiler.report.views import peak_rss_bytes
 
 INDICATIVE = "indicative only"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from profiler.analysis.types import LayerCost, StaticAnalysis
-from profiler.bench.types import LayerProfile, Run, RuntimeLayer
-from profiler.report.units import shape_text
+from profiler.records.analysis import LayerCost, StaticAnalysis
+from profiler.records.runs import LayerProfile, Run, RuntimeLayer
+from profiler.units import shape_text
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from profiler.bench.types import LayerProfile
 from profiler.errors import ProfilerError, UsageError
+from profiler.records.runs import LayerProfile
 
 BACKEND_PREFIXES = {"ov": "openvino", "ort": "onnxruntime"}
 

@@ -285,9 +285,26 @@ def model_format(path: str) -> str:
     return FORMAT_EXTENSIONS.get(os.path.splitext(path)[1].lower(), "")
 
 
+TARGET_SEPARATOR = "/"
+"""'pi5/ov:CPU': a device on target 'pi5' (target names never contain '/' or ':')."""
+
+
+def split_target(device_id: str) -> tuple[str, str]:
+    """'pi5/ov:CPU' -> ('pi5', 'ov:CPU'); a local 'ov:CPU' -> ('', 'ov:CPU')."""
+    head, separator, local = device_id.partition(TARGET_SEPARATOR)
+    if not separator or ":" in head:
+        return "", device_id
+    return head, local
+
+
+def target_device_id(target: str, local_id: str) -> str:
+    """('pi5', 'ov:CPU') -> 'pi5/ov:CPU'; no target -> the local id."""
+    return f"{target}{TARGET_SEPARATOR}{local_id}" if target else local_id
+
+
 def device_backend(device_id: str) -> str:
     """'ov:CPU' / 'pi5/ort:cuda' -> 'openvino' / 'onnxruntime'; '' for an unknown prefix."""
-    local = device_id.rsplit("/", 1)[-1]
+    local = split_target(device_id)[1]
     return BACKEND_PREFIXES.get(local.split(":", 1)[0], "")
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from profiler.bench.types import LayerProfile, RuntimeLayer
+from profiler.records.runs import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
     Claims,
     ModelIndex,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.bench.types import LayerProfile, RuntimeLayer
+from profiler.records.runs import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
     Claims,
     ModelIndex,

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from profiler.bench.types import LayerProfile
 from profiler.errors import ModelLoadError, UsageError, clean_runtime_message
+from profiler.records.runs import LayerProfile
 from profiler.runtime.backend import (
     Backend,
     BackendError,

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from profiler.bench.types import LayerProfile
 from profiler.errors import ModelLoadError, ShapeError, UsageError, clean_runtime_message
 from profiler.offline import import_openvino
+from profiler.records.runs import LayerProfile
 from profiler.runtime.backend import (
     Backend,
     BackendError,

@@ -444,6 +444,43 @@ def ir_huge_parameter(folder: Path) -> Made:
 
 # --- TFLite ---------------------------------------------------------------------------------
 
+def onnx_shape_inference_crash(folder: Path) -> Made:
+    """GatherND with a negative batch_dims: ONNX's C++ shape inference segfaults on it, so
+    only a sandboxed child survives reading it."""
+    node = helper.make_node("GatherND", ["data", "idx"], ["out"], batch_dims=-2, name="g")
+    model = mb.make_model([node], [mb.value_info("data", [3, 3, 3]),
+                                   mb.value_info("idx", [3, 1], TensorProto.INT64)],
+                          [mb.value_info("out", None)], opset=12)
+    return _save(folder, "gather_nd.onnx", model), "the ONNX shape inference crashed"
+
+
+def ir_deep_rt_info(folder: Path) -> Made:
+    """rt_info nested 20,000 deep (about 200 KB): walking it overflows the native stack."""
+    path = Path(_ir(folder, name="deep_info"))
+    nest = "<k>" * 20_000 + "</k>" * 20_000
+    text = path.read_text(encoding="utf-8")
+    head, tag, tail = text.rpartition("<rt_info>")  # the model's own, after the layers
+    path.write_text(f"{head}{tag}<meta>{nest}</meta>{tail}", encoding="utf-8")
+    return str(path), "crashed on this model"
+
+
+def ir_bin_fifo(folder: Path) -> Made:
+    """The .bin is a named pipe: OpenVINO would open it by itself and block."""
+    path = _ir(folder, [1, 8], "pipe_bin")
+    os.remove(folder / "pipe_bin.bin")
+    os.mkfifo(folder / "pipe_bin.bin")
+    return path, "pipe_bin.bin is not a regular file (a pipe)"
+
+
+def ir_bin_symlink_out(folder: Path) -> Made:
+    """The .bin links out of the model's folder: refused like ONNX external data."""
+    (folder / "model").mkdir()
+    path = _ir(folder / "model", name="linked")
+    os.replace(folder / "model" / "linked.bin", folder / "elsewhere.bin")
+    os.symlink(folder / "elsewhere.bin", folder / "model" / "linked.bin")
+    return path, "linked.bin points outside the model's folder"
+
+
 def tflite_garbage(folder: Path) -> Made:
     data = random.Random(3).randbytes(5000)
     return _write(folder, "garbage.tflite", data), "not a TFLite model (the TFL3 identifier"
@@ -610,6 +647,12 @@ def report_socket(folder: Path) -> Made:
     return str(path), "is not a regular file"
 
 
+def report_fifo(folder: Path) -> Made:
+    """A named pipe named like a report: opening it must not block."""
+    os.mkfifo(folder / "pipe.json")
+    return str(folder / "pipe.json"), "is not a regular file"
+
+
 def report_link_to_urandom(folder: Path) -> Made:
     """An endless device behind a link: refused before any read."""
     os.symlink("/dev/urandom", folder / "random.json")
@@ -666,6 +709,10 @@ CASES: dict[str, Case] = {
     "ir_fifo": Case(ir_fifo, ERROR),
     "ir_overflowing_dims": Case(ir_overflowing_dims, ERROR),
     "ir_huge_parameter": Case(ir_huge_parameter, ACCEPTED),
+    "onnx_shape_inference_crash": Case(onnx_shape_inference_crash, ERROR),
+    "ir_deep_rt_info": Case(ir_deep_rt_info, ERROR),
+    "ir_bin_fifo": Case(ir_bin_fifo, ERROR),
+    "ir_bin_symlink_out": Case(ir_bin_symlink_out, ERROR),
     "tflite_garbage": Case(tflite_garbage, ERROR),
     "tflite_empty": Case(tflite_empty, ERROR),
     "tflite_truncated": Case(tflite_truncated, ERROR),
@@ -687,6 +734,7 @@ CASES: dict[str, Case] = {
     "report_deep_environment": Case(report_deep_environment, ERROR, "report"),
     "report_long_op_type": Case(report_long_op_type, ERROR, "report"),
     "report_socket": Case(report_socket, ERROR, "report"),
+    "report_fifo": Case(report_fifo, ERROR, "report"),
     "report_link_to_urandom": Case(report_link_to_urandom, ERROR, "report"),
     "report_directory": Case(report_directory, ERROR, "report"),
 }

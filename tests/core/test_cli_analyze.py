@@ -8,7 +8,7 @@ import pytest
 
 from profiler.api import analyze_model
 from profiler.model.shapes import parse_shape_overrides
-from profiler.report.model import load_report
+from profiler.records.report import load_report
 from tests.core import model_builders as mb
 
 HIDDEN = 64

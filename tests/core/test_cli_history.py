@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from profiler.bench.types import Run
 from profiler.cli import main
 from profiler.history.store import HistoryStore
-from profiler.report.model import Report, load_report
+from profiler.records.report import Report, load_report
+from profiler.records.runs import Run
 from tests.conftest import REPO_ROOT
 from tests.core.test_history_store import make_report, make_run
 
@@ -130,14 +130,14 @@ def test_garbage_history_is_one_line_not_a_traceback(
 
 @pytest.fixture
 def fake_profile(monkeypatch: pytest.MonkeyPatch) -> list[Report]:
-    """profile_model answers with a canned report (the history save is what is tested)."""
+    """The measuring answers with a canned report (the history save is what is tested)."""
     made: list[Report] = []
 
     def profile_model(*args: Any, **kwargs: Any) -> Report:
         made.append(make_report("tiny.onnx", runs=[make_run("ov:CPU", [2.0, 2.0, 2.0])]))
         return made[-1]
 
-    monkeypatch.setattr("profiler.bench.profile.profile_model", profile_model)
+    monkeypatch.setattr("profiler.api.measure_devices", profile_model)
     monkeypatch.setattr("profiler.cli_runtime.check_devices", lambda devices: None)
     return made
 

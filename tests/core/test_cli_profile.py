@@ -20,13 +20,15 @@ from onnx import TensorProto, helper
 from profiler.bench import supervisor
 from profiler.bench.profile import concrete_shapes, parse_cpus
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import MemoryStats, Run, RunError
 from profiler.cli import build_parser, main
 from profiler.cli_runtime import profile_options
 from profiler.errors import ShapeError, UsageError
-from profiler.report.model import TensorSpec, load_report
-from profiler.report.serialize import to_dict
+from profiler.records.model import TensorSpec
+from profiler.records.report import load_report
+from profiler.records.runs import MemoryStats, Run, RunError
+from profiler.records.serialize import to_dict
 from tests.conftest import REPO_ROOT
+from tests.core.fake_workers import HANDSHAKE, frame
 
 P50_BY_DEVICE = {"ov:CPU": 12.5, "ort:cpu": 8.0}
 
@@ -50,15 +52,15 @@ def _canned_run(p50_ms: float) -> dict[str, Any]:
     return dict(to_dict(run))
 
 
-CANNED_WORKER = """
-import json, sys
-job = json.load(sys.stdin)
-print(json.dumps({"event": "stage", "stage": "compile", "device": job["device"]}), flush=True)
+CANNED_WORKER = HANDSHAKE + frame("stage", stage="compile") + """
 runs = json.loads(sys.argv[1])
 run = runs[job["device"]]
 run["device"] = job["device"]
-run["config"] = {"threads": job["threads"], "cpus": job["cpus"], "shapes": job["shapes"]}
-print(json.dumps({"event": "result", "run": run}), flush=True)
+settings = job["settings"]
+run["config"] = {"threads": settings["threads"], "cpus": settings["cpus"],
+                 "shapes": job["shapes"]}
+print(json.dumps({"v": wire.PROTOCOL_VERSION, "type": "outcome", "kind": "measure",
+                  "outcome": {"run": run}}), flush=True)
 """
 CRASHING_WORKER = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 

@@ -17,7 +17,7 @@ from profiler import cli, cli_quant
 from profiler.bench import supervisor
 from profiler.errors import UsageError
 from profiler.quant import drift_worker
-from profiler.report.model import load_report
+from profiler.records.report import load_report
 from tests.core.test_quant_session import (
     CANNED_DRIFT,
     CANNED_WORKER,
@@ -143,8 +143,8 @@ def test_one_failed_variant_run_exits_1_with_the_report_written(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     """The FP32 reference measures, the fp16 variant's run fails: CI must see exit 1."""
-    from profiler.bench.types import Run, RunError
-    from profiler.report.serialize import to_dict
+    from profiler.records.runs import Run, RunError
+    from profiler.records.serialize import to_dict
 
     runs = json.loads(canned_runs())
     runs["fp16"] = to_dict(Run(device="", backend="fake", error=RunError("compile", "no fp16")))

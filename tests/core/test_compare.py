@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import LayerProfile, Run, RunError, RuntimeLayer
 from profiler.cli import main
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
+from profiler.records.runs import LayerProfile, Run, RunError, RuntimeLayer
 from profiler.report.compare import (
     compare_reports,
     compare_runs,
@@ -21,7 +23,6 @@ from profiler.report.compare import (
     model_difference,
 )
 from profiler.report.exporters.json_export import render
-from profiler.report.model import ModelInfo, Report
 
 
 def _run(device: str, p50_ms: float | None, layers: dict[str, float] | None = None,

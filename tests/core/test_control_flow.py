@@ -12,10 +12,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from profiler.analysis import analyze
-from profiler.analysis.types import StaticAnalysis
 from profiler.errors import ModelLoadError
 from profiler.model import Graph, load_model
 from profiler.model.graph import Dim
+from profiler.records.analysis import StaticAnalysis
 from tests.core.model_builders import int64_tensor, make_model, save, value_info, weight
 
 INT64 = TensorProto.INT64

@@ -18,8 +18,8 @@ import pytest
 
 from profiler.analysis import analyze
 from profiler.analysis.registry import CostContext, OpCost, lookup, registered_op_types
-from profiler.analysis.types import LayerCost
 from profiler.model.graph import Graph, ModelGraph, Node, TensorInfo
+from profiler.records.analysis import LayerCost
 
 F32 = np.float32
 

@@ -11,19 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
 from profiler.api import analyze_model
-from profiler.bench.types import (
-    LayerProfile,
-    MemoryStats,
-    Run,
-    RunError,
-    RuntimeLayer,
-)
+from profiler.records.analysis import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
+from profiler.records.model import ModelInfo, TensorSpec
+from profiler.records.report import Report
+from profiler.records.runs import LayerProfile, MemoryStats, Run, RunError, RuntimeLayer
 from profiler.report.exporters import render, write_report
 from profiler.report.exporters.csv_export import HEADERS
 from profiler.report.exporters.markdown_export import md_escape
-from profiler.report.model import ModelInfo, Report, TensorSpec
 from profiler.report.views import layer_times, node_times_ms, run_summary
 from tests.conftest import ZOO_DIR
 from tests.helpers import latency

@@ -16,9 +16,9 @@ import pytest
 
 from profiler.api import analyze_model
 from profiler.errors import UsageError
+from profiler.records.report import Report
 from profiler.report import exporters
 from profiler.report.exporters import write_report
-from profiler.report.model import Report
 from tests.core import model_builders as mb
 from tests.core.test_hostile_corpus import snapshot
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from profiler.bench.types import Run
 from profiler.history.store import HistoryStore
-from profiler.report.model import Report
+from profiler.records.report import Report
+from profiler.records.runs import Run
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and fork-style tests")
@@ -28,10 +28,11 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and for
 WRITER = r"""
 import os, sys, time
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import LayerProfile, Run, RuntimeLayer
-from profiler.bench.types import Run
+from profiler.records.runs import LayerProfile, Run, RuntimeLayer
+from profiler.records.runs import Run
 from profiler.history.store import HistoryStore
-from profiler.report.model import ModelInfo, Report
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
 
 tag, count, sample_count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 store = HistoryStore()
@@ -51,9 +52,10 @@ while count < 0 or index < count:
 """
 PAUSED_WRITER = r"""
 import time
-from profiler.bench.types import Run
+from profiler.records.runs import Run
 from profiler.history import store
-from profiler.report.model import ModelInfo, Report
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
 
 original = store._insert_runs
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import LayerProfile, MemoryStats, Run, RunError, RuntimeLayer
 from profiler.history.paths import data_dir, history_path
 from profiler.history.schema import SCHEMA_VERSION
 from profiler.history.store import HistoryError, HistoryStore, UnknownRunError, utc_iso
-from profiler.report.model import ModelInfo, Report
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
+from profiler.records.runs import LayerProfile, MemoryStats, Run, RunError, RuntimeLayer
 
 MIB = 1 << 20
 

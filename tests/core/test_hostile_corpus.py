@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.report.model import load_report
+from profiler.records.report import load_report
 from tests.conftest import REPO_ROOT
 from tests.core.hostile_corpus import ACCEPTED, CASES, ERROR, SECRET_MARKER
 

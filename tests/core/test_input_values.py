@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from profiler.api import analyze_model
 from profiler.cli import main
 from profiler.errors import ShapeError, UsageError
+from profiler.model.describe import value_rule
 from profiler.model.graph import ValueRule
 from profiler.model.input_settings import (
     InputSettings,
@@ -23,7 +24,8 @@ from profiler.model.input_settings import (
 )
 from profiler.model.shapes import parse_shape_overrides, resolve_input_shapes
 from profiler.quant.data import open_data
-from profiler.report.model import TensorSpec, report_from_dict, value_rule
+from profiler.records.model import TensorSpec
+from profiler.records.report import report_from_dict
 from profiler.runtime.inputs import make_inputs
 
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64

@@ -6,8 +6,8 @@ import json
 
 from profiler.analysis.analyze import report_attributes
 from profiler.api import analyze_model
+from profiler.records.report import report_from_dict
 from profiler.report.exporters import render
-from profiler.report.model import report_from_dict
 from tests.conftest import ZOO_DIR
 
 

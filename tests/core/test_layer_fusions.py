@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler.bench.types import LayerProfile, RuntimeLayer
+from profiler.records.runs import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
     ModelIndex,
     RunSettings,

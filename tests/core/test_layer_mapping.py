@@ -11,8 +11,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler.bench.types import LayerProfile
 from profiler.model.onnx_graph import build_graph
+from profiler.records.runs import LayerProfile
 from profiler.runtime.backend import ModelIndex, RunSettings, create_backend
 from profiler.runtime.inputs import make_inputs
 from profiler.runtime.layers_ort import OptGraph, build_ort_profile, read_trace, trace_nodes

@@ -21,16 +21,13 @@ import psutil
 import pytest
 
 from profiler.bench.profile import profile_jobs
-from profiler.bench.protocol import Job, StopRule
-from profiler.bench.supervisor import (
-    DEFAULT_MEMORY_SHARE,
-    Limits,
-    parse_memory_limit,
-    run_job,
-)
+from profiler.bench.protocol import MeasureRequest, StopRule, measure_request
+from profiler.bench.supervisor import Limits, parse_memory_limit, run_job
 from profiler.errors import UsageError
+from profiler.processes import DEFAULT_MEMORY_SHARE
 from tests.conftest import REPO_ROOT
 from tests.core import model_builders as mb
+from tests.core.fake_workers import HANDSHAKE, frame
 from tests.core.test_protocol import FakeBackend, fake_backend
 from tests.helpers import process_gone
 
@@ -44,8 +41,8 @@ exhausting the machine."""
 GREEDY_FACTORY = "tests.core.test_memory_cap:greedy_backend"
 
 ALLOCATE_WHILE_COMPILING = (
-    "import json, time\n"
-    "print(json.dumps({'event': 'stage', 'stage': 'compile'}), flush=True)\n"
+    HANDSHAKE + frame("stage", stage="compile") +
+    "import time\n"
     "hoard = []\n"
     f"for _ in range({MAX_CHUNKS}):\n"
     f"    hoard.append(b'x' * {CHUNK_BYTES})\n"
@@ -79,11 +76,11 @@ def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> Any:
     assert leftover == [], f"children left behind: {leftover}"
 
 
-def _job(tmp_path: Path, device: str) -> Job:
+def _job(tmp_path: Path, device: str) -> MeasureRequest:
     model = tmp_path / "model.onnx"
     model.write_bytes(b"\0" * 100)
-    return Job(model_path=str(model), device=device, backend_factory=GREEDY_FACTORY,
-               stop=StopRule(iterations=5), warmup_min_seconds=0.0, layers=False)
+    return measure_request(str(model), device, backend_factory=GREEDY_FACTORY,
+                           stop=StopRule(iterations=5), warmup_min_seconds=0.0, layers=False)
 
 
 def test_memory_limit_sizes() -> None:
@@ -111,6 +108,7 @@ def test_injected_worker_over_the_cap_is_stopped(tmp_path: Path) -> None:
     run = run_job(_job(tmp_path, "ov:CPU"), limits=limits,
                   worker_argv=[sys.executable, "-c", ALLOCATE_WHILE_COMPILING])
     assert run.error is not None and run.error.stage == "compile"
+    assert run.error.kind == "memory"
     message = run.error.message
     assert message.startswith("exceeded the memory limit of 300.00 MiB while compiling on "
                               "ov:CPU (resident set reached ")

@@ -15,9 +15,9 @@ import pytest
 from onnx import TensorProto, helper
 
 from profiler.analysis import analyze
-from profiler.analysis.types import LayerCost, StaticAnalysis
 from profiler.errors import ModelLoadError
 from profiler.model import load_model
+from profiler.records.analysis import LayerCost, StaticAnalysis
 from tests.core import model_builders as mb
 from tests.core.model_builders import value_info
 

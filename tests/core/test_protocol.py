@@ -18,13 +18,14 @@ import pytest
 
 from profiler.bench.protocol import (
     DeviceRun,
-    Job,
     StopRule,
+    measure_request,
     timed_call,
     timed_loop,
     warm_up,
 )
-from profiler.bench.types import LayerProfile, MemoryStats, RuntimeLayer
+from profiler.bench.wire import Event, StageEvent
+from profiler.records.runs import LayerProfile, MemoryStats, RuntimeLayer
 
 MS = 1_000_000  # nanoseconds
 
@@ -187,10 +188,10 @@ def test_stop_rule_describe() -> None:
 
 # one device run ------------------------------------------------------------------------------
 
-def _device_run(backend: FakeBackend, **job_fields: Any) -> tuple[Any, list[dict[str, Any]]]:
-    events: list[dict[str, Any]] = []
-    job = Job(model_path="model.onnx", device="fake:cpu", threads=2, cpus=[0], precision="f32",
-              shapes={"x": [1, 4]}, **job_fields)
+def _device_run(backend: FakeBackend, **job_fields: Any) -> tuple[Any, list[Event]]:
+    events: list[Event] = []
+    job = measure_request("model.onnx", "fake:cpu", threads=2, cpus=[0], precision="f32",
+                          shapes={"x": [1, 4]}, **job_fields)
     assert isinstance(backend.clock, FakeClock)
     run = DeviceRun(job, backend, events.append, clock=backend.clock).execute(MemoryStats())
     return run, events
@@ -200,7 +201,7 @@ def test_device_run_order_times_and_config() -> None:
     backend = FakeBackend(FakeClock())
     run, events = _device_run(backend, stop=StopRule(iterations=4), warmup_min_runs=3,
                               warmup_min_seconds=0.0)
-    stages = [e["stage"] for e in events if e["event"] == "stage"]
+    stages = [e.stage for e in events if isinstance(e, StageEvent)]
     assert stages == ["load", "compile", "inputs", "first_inference", "warmup", "latency",
                       "layers"]
     # first inference + 3 warm-up + 4 timed, and the layer pass only after all of them
@@ -255,7 +256,7 @@ def test_throughput_mode_reports_fps() -> None:
     assert run.throughput_fps == pytest.approx(100.0)
     assert run.latency is None
     assert run.config["throughput"] == {"inferences": 300, "seconds": 3.0}
-    assert "throughput" in [e["stage"] for e in events if e["event"] == "stage"]
+    assert "throughput" in [e.stage for e in events if isinstance(e, StageEvent)]
 
 
 def test_noisy_run_gets_a_warning() -> None:

@@ -17,39 +17,40 @@ import psutil
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from profiler.api import quantize_model
 from profiler.bench.supervisor import Limits
+from profiler.bench.wire import Event, Failure, StageEvent
 from profiler.quant.build_worker import (
-    BUILD_DEVICE,
-    BuildJob,
+    BuildRequest,
     BuildWorkerError,
     built_of,
-    result_of,
-    run_build_job,
+    run_build,
+    size_reference_of,
 )
 from profiler.quant.cache import VariantCache
 from profiler.quant.data import RandomSource
-from profiler.quant.session import quantize_model
 from profiler.quant.sizes import stored_onnx_bytes
 from profiler.quant.variants import VariantOptions, build_variant
 from tests.conftest import REPO_ROOT
+from tests.core.fake_workers import HANDSHAKE, frame
 from tests.core.test_quant_session import canned_options, small_cnn
 
 SPECS = [("x", "float32", [1, 3, 32, 32])]
 OPTIONS = VariantOptions(calibration_samples=4)
 
 CRASH_ON_STATIC = (
-    "import io, json, os, signal, sys\n"
-    "text = sys.stdin.read()\n"
-    "if json.loads(text)['variant'] == 'int8-static':\n"
+    HANDSHAKE +
+    "import os, signal\n"
+    "if job['variant'] == 'int8-static':\n"
     "    os.kill(os.getpid(), signal.SIGSEGV)\n"
-    "sys.stdin = io.StringIO(text)\n"
-    "from profiler.quant.build_worker import main\n"
-    "sys.exit(main())\n"
+    "from profiler.quant.build_worker import BuildRequest, handle, BuildOutcome\n"
+    "from profiler.records.serialize import from_dict\n"
+    "outcome = handle(from_dict(BuildRequest, job), lambda event: None)\n"
+    "print(wire.outcome_line('build', outcome), flush=True)\n"
 )
 HANG_BUILDING = (
-    "import json, time; "
-    "print(json.dumps({'event': 'stage', 'stage': 'building int8-static'}), flush=True); "
-    "time.sleep(3600)"
+    HANDSHAKE + frame("stage", stage="build", detail="int8-static") +
+    "import time; time.sleep(3600)"
 )
 
 
@@ -61,20 +62,18 @@ def _no_children_left(monkeypatch: pytest.MonkeyPatch) -> Any:
     assert leftover == [], f"children left behind: {leftover}"
 
 
-def _job(model: str, cache: Path, variant: str = "int8-static", **fields: Any) -> BuildJob:
+def _job(model: str, cache: Path, variant: str = "int8-static", **fields: Any) -> BuildRequest:
     settings: dict[str, Any] = {"build": OPTIONS, "data_source": "random", **fields}
-    return BuildJob(model_path=model, device=BUILD_DEVICE, variant=variant,
-                    shapes={"x": [1, 3, 32, 32]}, input_dtypes={"x": "float32"},
-                    cache_root=str(cache), **settings)
+    return BuildRequest(model_path=model, variant=variant, shapes={"x": [1, 3, 32, 32]},
+                        input_dtypes={"x": "float32"}, cache_root=str(cache), **settings)
 
 
 def test_a_build_in_the_child_gives_the_same_file_as_in_process(tmp_path: Path) -> None:
     model = small_cnn(tmp_path / "cnn.onnx")
     here = build_variant(model, "int8-static", OPTIONS, RandomSource(SPECS, 0),
                          VariantCache(tmp_path / "here"))
-    events: list[dict[str, Any]] = []
-    run = run_build_job(_job(model, tmp_path / "child"), progress=events.append)
-    child = built_of(run)
+    events: list[Event] = []
+    child = built_of(run_build(_job(model, tmp_path / "child"), progress=events.append))
     assert not child.cached and child.path.startswith(str(tmp_path / "child"))
     assert child.file_bytes == here.file_bytes > 0
     assert os.path.getsize(child.path) == os.path.getsize(here.path)
@@ -83,16 +82,16 @@ def test_a_build_in_the_child_gives_the_same_file_as_in_process(tmp_path: Path) 
     session = onnxruntime.InferenceSession(child.path, providers=["CPUExecutionProvider"])
     scores = session.run(None, {"x": np.ones((1, 3, 32, 32), np.float32)})[0]
     assert scores.shape == (1, 10) and np.isfinite(scores).all()
-    assert any(e.get("stage") == "building int8-static" for e in events)
-    again = built_of(run_build_job(_job(model, tmp_path / "child")))
+    assert any(isinstance(e, StageEvent) and e.stage == "build" and e.detail == "int8-static"
+               and e.job == "build" and e.variant == "int8-static" for e in events)
+    again = built_of(run_build(_job(model, tmp_path / "child")))
     assert again.cached and again.path == child.path
 
 
 def test_the_size_reference_is_built_in_the_child_too(tmp_path: Path) -> None:
     model = small_cnn(tmp_path / "cnn.onnx")
-    run = run_build_job(_job(model, tmp_path / "cache", "fp32", kind="size_reference"))
-    assert result_of(run, "file_bytes") == stored_onnx_bytes(model)
-    assert run.error is None and run.config["kind"] == "size_reference"
+    result = run_build(_job(model, tmp_path / "cache", "fp32", build_kind="size_reference"))
+    assert size_reference_of(result) == stored_onnx_bytes(model)
 
 
 def generated_weights(path: Path) -> str:
@@ -137,11 +136,11 @@ def test_a_build_error_comes_back_as_its_one_line_message(tmp_path: Path) -> Non
     model = small_cnn(tmp_path / "cnn.onnx")
     job = _job(model, tmp_path / "cache", "int8-static",
                build=VariantOptions(calibration_method="median"))
-    run = run_build_job(job)
-    assert run.error is not None and run.error.stage == "build"
-    assert run.error.message.startswith("int8-static: unknown calibration method 'median'")
+    result = run_build(job)
+    assert isinstance(result, Failure) and result.stage == "build" and result.kind == "runtime"
+    assert result.message.startswith("int8-static: unknown calibration method 'median'")
     with pytest.raises(BuildWorkerError, match="unknown calibration method"):
-        built_of(run)
+        built_of(result)
 
 
 def test_a_crashing_build_fails_only_its_variant(tmp_path: Path) -> None:
@@ -161,22 +160,22 @@ def test_a_crashing_build_fails_only_its_variant(tmp_path: Path) -> None:
 
 def test_a_hanging_build_is_stopped(tmp_path: Path) -> None:
     job = _job(small_cnn(tmp_path / "cnn.onnx"), tmp_path / "cache")
-    run = run_build_job(job, limits=Limits(timeout_s=0.5),
-                        worker_argv=(sys.executable, "-c", HANG_BUILDING))
-    assert run.error is not None
-    assert run.error.message == ("no response for 0.5 s while building int8-static on cpu; "
-                                 "stopped")
+    result = run_build(job, limits=Limits(timeout_s=0.5),
+                       worker_argv=(sys.executable, "-c", HANG_BUILDING))
+    assert isinstance(result, Failure) and result.kind == "timeout"
+    assert result.message == ("no response for 0.5 s while building int8-static on cpu; "
+                              "stopped")
 
 
 def test_cancel_kills_the_build_child(tmp_path: Path) -> None:
     job = _job(small_cnn(tmp_path / "cnn.onnx"), tmp_path / "cache")
     cancel = threading.Event()
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event.get("stage") == "building int8-static":
+    def on_event(event: Event) -> None:
+        if event.stage == "build":
             cancel.set()
 
-    run = run_build_job(job, progress=on_event, cancel=cancel,
-                        worker_argv=(sys.executable, "-c", HANG_BUILDING))
-    assert run.error is not None
-    assert run.error.message == "cancelled while building int8-static on cpu"
+    result = run_build(job, progress=on_event, cancel=cancel,
+                       worker_argv=(sys.executable, "-c", HANG_BUILDING))
+    assert isinstance(result, Failure) and result.kind == "cancelled"
+    assert result.message == "cancelled while building int8-static on cpu"

@@ -9,10 +9,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from profiler.bench.protocol import Job, StopRule
+from profiler.bench.protocol import StopRule, measure_request
 from profiler.bench.stats import latency_stats
 from profiler.bench.supervisor import run_job
-from profiler.bench.types import LayerProfile, Run, RuntimeLayer
 from profiler.quant.cache import VariantCache
 from profiler.quant.diagnostics import (
     CONVERSION_SHARE_HINT,
@@ -21,6 +20,7 @@ from profiler.quant.diagnostics import (
     variant_kind,
 )
 from profiler.quant.variants import build_variant
+from profiler.records.runs import LayerProfile, Run, RuntimeLayer
 
 
 def _run(variant: str, p50_ms: float, layers: list[RuntimeLayer], precision: str = "") -> Run:
@@ -132,8 +132,8 @@ def test_fp16_on_the_cpu_spends_its_time_in_casts(tmp_path: Path) -> None:
     fp16 = build_variant(model, "fp16", cache=VariantCache(tmp_path / "cache"))
     stop = StopRule(iterations=20)
     reference, variant = (
-        run_job(Job(model_path=path, device="ort:cpu", variant=name, stop=stop,
-                    warmup_min_seconds=0.1, layer_iterations=20))
+        run_job(measure_request(path, "ort:cpu", variant=name, stop=stop,
+                                warmup_min_seconds=0.1, layer_iterations=20))
         for path, name in ((model, "fp32"), (fp16.path, "fp16")))
     assert reference.error is None and variant.error is None
     casts = [layer for layer in variant.layer_profile.layers if layer.layer_type == "Cast"]

@@ -12,19 +12,14 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler.quant.drift import (
-    MAX_SQNR_DB,
-    DriftAccumulator,
-    looks_like_class_scores,
-    match_outputs,
-    sqnr_db,
-)
+from profiler.quant.drift import DriftAccumulator, looks_like_class_scores, match_outputs, sqnr_db
 from profiler.quant.layer_drift import (
     compare_layers,
     fixed_tensors,
     summarize,
     tensor_pairs,
 )
+from profiler.records.variants import MAX_SQNR_DB
 
 
 def test_sqnr_cosine_and_errors_by_hand() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import Run, RunError
-from profiler.quant.drift import MAX_SQNR_DB
 from profiler.quant.pareto import (
     assign_fronts,
     device_points,
@@ -12,7 +10,8 @@ from profiler.quant.pareto import (
     latency_front,
     mark_front,
 )
-from profiler.quant.types import DriftMetrics, ParetoPoint, Variant
+from profiler.records.runs import Run, RunError
+from profiler.records.variants import MAX_SQNR_DB, DriftMetrics, ParetoPoint, Variant
 
 
 def _point(name: str, latency_ms: float, sqnr_db: float, size_ratio: float) -> ParetoPoint:

@@ -14,23 +14,21 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from profiler.api import quantize_model
 from profiler.bench.profile import ProfileOptions
 from profiler.bench.protocol import StopRule
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import MemoryStats, Run
+from profiler.bench.wire import Event
 from profiler.errors import UsageError
 from profiler.quant.cache import VariantCache
-from profiler.quant.session import (
-    QuantizeOptions,
-    default_variants,
-    quantize_model,
-    runs_on,
-)
-from profiler.quant.types import DriftMetrics, LayerDrift, LayerDriftResult
+from profiler.quant.session import QuantizeOptions, default_variants, runs_on
 from profiler.quant.variants import VariantOptions
+from profiler.records.report import report_from_dict
+from profiler.records.runs import MemoryStats, Run
+from profiler.records.serialize import to_dict
+from profiler.records.variants import DriftMetrics, LayerDrift, LayerDriftResult
 from profiler.report.exporters import render
-from profiler.report.model import report_from_dict
-from profiler.report.serialize import to_dict
+from tests.core.fake_workers import HANDSHAKE
 
 P50_MS = {"fp32": 10.0, "fp16": 9.0, "int8-static": 4.0, "int8-dynamic": 20.0}
 
@@ -89,7 +87,7 @@ def test_unknown_variant_is_a_usage_error(tmp_path: Path) -> None:
 def test_small_cnn_end_to_end(tmp_path: Path) -> None:
     """Real runtimes: the FP32 reference and two variants on ort:cpu, each in its own worker."""
     model = small_cnn(tmp_path / "cnn.onnx")
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     report = quantize_model(model, fast_options(tmp_path, ["fp16", "int8-static"], ["ort:cpu"]),
                             progress=events.append)
     assert report.errors == []
@@ -112,8 +110,9 @@ def test_small_cnn_end_to_end(tmp_path: Path) -> None:
     assert {layer.node for layer in int8.layer_drift.worst} <= {
         "conv1", "relu1", "conv2", "gap", "flatten", "fc"}
     assert "ort:cpu" in fp32.pareto_devices
-    labels = {event["device"] for event in events}
-    assert {"fp32 @ ort:cpu", "fp16", "fp16 @ ort:cpu", "int8-static @ ort:cpu"} <= labels
+    labels = {(event.job, event.variant, event.device) for event in events}
+    assert {("measure", "fp32", "ort:cpu"), ("build", "fp16", ""), ("measure", "fp16", "ort:cpu"),
+            ("drift", "int8-static", "ort:cpu")} <= labels
     html = render(report, ".html")
     assert html.count('<svg class="chart" viewBox="0 0 760 380"') == 1
     assert "indicative only" in html
@@ -124,21 +123,18 @@ def test_small_cnn_end_to_end(tmp_path: Path) -> None:
 
 # --- canned workers: the session's own logic, fast ------------------------------------------
 
-CANNED_WORKER = """
-import json, sys
-job = json.load(sys.stdin)
+CANNED_WORKER = HANDSHAKE + """
 run = json.loads(sys.argv[1])[job["variant"]]
 run.update(device=job["device"], variant=job["variant"], model_path=job["model_path"])
-print(json.dumps({"event": "result", "run": run}), flush=True)
+print(json.dumps({"v": wire.PROTOCOL_VERSION, "type": "outcome", "kind": "measure",
+                  "outcome": {"run": run}}), flush=True)
 """
-CANNED_DRIFT = """
-import json, sys
-job = json.load(sys.stdin)
-key = "layer_drift" if job["kind"] == "layers" else "drift"
+CANNED_DRIFT = HANDSHAKE + """
+key = "layer_drift" if job["drift_kind"] == "layers" else "drift"
 result = json.loads(sys.argv[1])[key]
 result["device"] = job["device"]
-run = {"device": job["device"], "variant": job["variant"], "config": {key: result}}
-print(json.dumps({"event": "result", "run": run}), flush=True)
+print(json.dumps({"v": wire.PROTOCOL_VERSION, "type": "outcome", "kind": "drift",
+                  "outcome": {key: result}}), flush=True)
 """
 
 
@@ -212,8 +208,8 @@ def test_evaluation_defaults_to_real_calibration_data_with_a_warning(tmp_path: P
 
 
 def test_every_label_is_escaped_in_html_and_markdown() -> None:
-    from profiler.quant.types import Diagnostics, Variant
-    from profiler.report.model import Report
+    from profiler.records.report import Report
+    from profiler.records.variants import Diagnostics, Variant
 
     evil = "<script>alert(1)</script>"
     layer = LayerDrift(node=evil, sqnr_db=3.0, cosine=0.5, op_type=evil, exclude_node=evil)

@@ -11,8 +11,8 @@ import pytest
 
 from profiler.api import analyze_model
 from profiler.errors import ReportError
+from profiler.records.report import SCHEMA_VERSION, Report, load_report
 from profiler.report.exporters import write_report
-from profiler.report.model import SCHEMA_VERSION, Report, load_report
 from tests.core import model_builders as mb
 
 

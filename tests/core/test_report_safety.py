@@ -34,11 +34,11 @@ from onnx import helper
 
 from profiler.api import analyze_model
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import LayerProfile, MemoryStats, Run, RunError, RuntimeLayer
-from profiler.quant.types import Diagnostics, DriftMetrics, Variant
+from profiler.records.report import Report, report_from_dict
+from profiler.records.runs import LayerProfile, MemoryStats, Run, RunError, RuntimeLayer
+from profiler.records.variants import Diagnostics, DriftMetrics, Variant
 from profiler.report.exporters import render, write_report
 from profiler.report.exporters.html_export import SORT_JS
-from profiler.report.model import Report, report_from_dict
 from tests.core import model_builders as mb
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")

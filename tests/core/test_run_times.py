@@ -7,18 +7,19 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from profiler.bench.protocol import Job
+from profiler.bench.protocol import measure_request
 from profiler.bench.supervisor import run_job
-from profiler.bench.types import Run
 from profiler.history.store import HistoryStore
-from profiler.report.model import ModelInfo, Report
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
+from profiler.records.runs import Run
 from tests.helpers import latency
 
 
 def test_a_run_is_stamped_when_it_finishes(tmp_path: Path) -> None:
     before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     script = "import sys; sys.exit(3)"  # a worker that fails still yields a stamped run
-    run = run_job(Job(model_path=str(tmp_path / "m.onnx"), device="fake:cpu"),
+    run = run_job(measure_request(str(tmp_path / "m.onnx"), "fake:cpu"),
                   worker_argv=[sys.executable, "-c", script])
     assert run.error is not None
     assert dt.datetime.fromisoformat(run.finished) >= before

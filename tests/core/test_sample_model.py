@@ -15,8 +15,8 @@ import onnx
 import pytest
 
 from profiler.analysis import analyze
-from profiler.analysis.types import StaticAnalysis
 from profiler.model import load_model
+from profiler.records.analysis import StaticAnalysis
 from tests.core.model_builders import REPO_ROOT
 
 BUILD_SCRIPT = REPO_ROOT / "resources" / "build_sample.py"

@@ -11,12 +11,12 @@ import pytest
 from onnx import TensorProto, helper
 
 from profiler.analysis import analyze
-from profiler.analysis.types import StaticAnalysis
 from profiler.errors import ShapeError
 from profiler.model import load_model
 from profiler.model.graph import Dim
 from profiler.model.shape_rules import output_shape
 from profiler.model.shapes import parse_shape_overrides, resolve_input_shapes
+from profiler.records.analysis import StaticAnalysis
 from tests.core import model_builders as mb
 from tests.core.model_builders import value_info
 

@@ -13,7 +13,7 @@ from profiler.bench.stats import (
     median_ci_within,
     noise_warnings,
 )
-from profiler.bench.types import LatencyStats
+from profiler.records.runs import LatencyStats
 
 
 @pytest.mark.parametrize(

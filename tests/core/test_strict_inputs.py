@@ -17,8 +17,8 @@ from profiler.cli import main
 from profiler.errors import ReportError
 from profiler.history import store as history_store
 from profiler.history.store import HistoryError, HistoryStore
-from profiler.report import model as report_model
-from profiler.report.model import load_report
+from profiler.records import report as report_model
+from profiler.records.report import load_report
 from tests.core import model_builders as mb
 from tests.core.test_history_store import make_report
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from profiler.report import svg
-from profiler.report.units import milliseconds, rate, si_compact
+from profiler.units import milliseconds, rate, si_compact
 
 EVIL = '<script>alert("x")</script>&'
 

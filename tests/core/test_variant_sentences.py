@@ -3,10 +3,10 @@ reads correctly, in HTML and in Markdown alike."""
 
 from __future__ import annotations
 
-from profiler.quant.types import Variant
+from profiler.records.report import Report
+from profiler.records.variants import Variant
 from profiler.report.exporters.html_variants import render_variants
 from profiler.report.exporters.markdown_variants import size_reference_sentence, variants_markdown
-from profiler.report.model import Report
 
 IR = ("the ov-fp32 IR (FP32, weights stored); the model file generates its weights at load "
       "time")

@@ -18,27 +18,26 @@ import psutil
 import pytest
 
 from profiler.bench.profile import profile_jobs
-from profiler.bench.protocol import Job, StopRule
+from profiler.bench.protocol import MeasureRequest, StopRule, measure_request
 from profiler.bench.supervisor import Limits, run_job
+from profiler.bench.wire import Event, StageEvent
 from tests.conftest import REPO_ROOT
+from tests.core.fake_workers import HANDSHAKE, frame
 from tests.helpers import process_gone
 
 FAKE_FACTORY = "tests.core.test_protocol:fake_backend"
 
 CRASH_WHILE_COMPILING = (
-    "import os, signal, json; "
-    "print(json.dumps({'event': 'stage', 'stage': 'compile'}), flush=True); "
-    "os.kill(os.getpid(), signal.SIGSEGV)"
+    HANDSHAKE + frame("stage", stage="compile") +
+    "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 )
-HANG_WHILE_COMPILING = (
-    "import json, time; "
-    "print(json.dumps({'event': 'stage', 'stage': 'compile'}), flush=True); "
-    "time.sleep(3600)"
-)
+HANG_WHILE_COMPILING = HANDSHAKE + frame("stage", stage="compile") + "import time; time.sleep(3600)"
 HANG_WITH_GRANDCHILD = (
-    "import json, subprocess, sys, time; "
-    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)']); "
-    "print(json.dumps({'event': 'stage', 'stage': 'compile', 'grandchild': p.pid}), flush=True); "
+    HANDSHAKE +
+    "import subprocess, time\n"
+    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)'])\n"
+    "print(json.dumps({'v': wire.PROTOCOL_VERSION, 'type': 'stage', 'stage': 'compile', "
+    "'detail': str(p.pid)}), flush=True)\n"
     "time.sleep(3600)"
 )
 
@@ -53,23 +52,25 @@ def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> Any:
     assert leftover == [], f"children left behind: {leftover}"
 
 
-def _job(tmp_path: Path, device: str = "fake:cpu", **fields: Any) -> Job:
+def _job(tmp_path: Path, device: str = "fake:cpu", **fields: Any) -> MeasureRequest:
     model = tmp_path / "model.onnx"
     model.write_bytes(b"\0" * 1234)
-    return Job(model_path=str(model), device=device, backend_factory=FAKE_FACTORY,
-               stop=StopRule(iterations=5), warmup_min_seconds=0.0, **fields)
+    return measure_request(str(model), device, backend_factory=FAKE_FACTORY,
+                           stop=StopRule(iterations=5), warmup_min_seconds=0.0, **fields)
 
 
 def test_worker_measures_and_streams_progress(tmp_path: Path) -> None:
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     run = run_job(_job(tmp_path), progress=events.append)
     assert run.error is None, run.error
     assert run.latency is not None and run.latency.count == 5
     assert run.layer_profile is not None and run.layer_profile.layers[0].name == "conv"
-    stages = [e["stage"] for e in events if e["event"] == "stage"]
-    assert stages == ["start", "load", "compile", "inputs", "first_inference", "warmup",
-                      "latency", "layers"]
-    assert all(e["device"] == "fake:cpu" for e in events)
+    stages = [e.stage for e in events if isinstance(e, StageEvent)]
+    assert stages == ["worker", "start", "load", "compile", "inputs", "first_inference",
+                      "warmup", "latency", "layers"]
+    assert all(e.device == "fake:cpu" and e.variant == "fp32" for e in events)
+    overall = [e.overall for e in events]
+    assert overall == sorted(overall) and overall[-1] < 1.0
     assert run.memory is not None and run.memory.model_file_bytes == 1234
     assert run.memory.baseline_peak_rss_bytes > 10 * 1024 * 1024  # Python + numpy loaded
     assert run.memory.inference_peak_rss_bytes > 0 and run.memory.compile_peak_rss_bytes > 0
@@ -84,7 +85,7 @@ def test_worker_applies_cpu_affinity(tmp_path: Path) -> None:
     run = run_job(_job(tmp_path, cpus=[cpu], layers=False))
     assert run.error is None and run.config["cpus"] == [cpu]
     bad = run_job(_job(tmp_path, cpus=[100000], layers=False))
-    assert bad.error is not None and bad.error.stage == "worker"
+    assert bad.error is not None and bad.error.stage == "worker" and bad.error.kind == "runtime"
     assert "cannot pin the worker to CPUs [100000]" in bad.error.message
     assert "usable CPUs: " in bad.error.message
 
@@ -94,6 +95,7 @@ def test_crashing_child_gives_the_signal_and_stage(tmp_path: Path) -> None:
                   worker_argv=[sys.executable, "-c", CRASH_WHILE_COMPILING])
     assert run.error is not None and run.error.stage == "compile"
     assert run.error.message == "runtime crashed: signal 11 (SIGSEGV) while compiling on ov:GPU"
+    assert run.error.kind == "crash"
     assert run.latency is None
 
 
@@ -102,6 +104,7 @@ def test_hanging_child_is_stopped_after_the_timeout(tmp_path: Path) -> None:
                   worker_argv=[sys.executable, "-c", HANG_WHILE_COMPILING])
     assert run.error is not None and run.error.stage == "compile"
     assert run.error.message == "no response for 1 s while compiling on ov:GPU; stopped"
+    assert run.error.kind == "timeout"
 
 
 def test_worker_exit_without_result_names_the_code(tmp_path: Path) -> None:
@@ -131,9 +134,9 @@ def test_cancel_stops_the_child_and_what_it_started(tmp_path: Path) -> None:
     cancel = threading.Event()
     seen: dict[str, float] = {}
 
-    def progress(event: dict[str, Any]) -> None:
-        if event.get("stage") == "compile" and not cancel.is_set():
-            seen["grandchild"] = event["grandchild"]
+    def progress(event: Event) -> None:
+        if isinstance(event, StageEvent) and event.stage == "compile" and not cancel.is_set():
+            seen["grandchild"] = int(event.detail)
             seen["cancelled_at"] = time.monotonic()
             cancel.set()
 
@@ -143,6 +146,7 @@ def test_cancel_stops_the_child_and_what_it_started(tmp_path: Path) -> None:
     assert returned_after_s < 5.0  # generous: the protocol aims at well under a second
     assert run.error is not None and run.error.stage == "compile"
     assert run.error.message == "cancelled while compiling on fake:cpu"
+    assert run.error.kind == "cancelled"
     assert process_gone(int(seen["grandchild"]), 5.0)
 
 

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import random
 
-from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
-from profiler.bench.types import (
-    LayerProfile,
-    MemoryStats,
-    Run,
-    RunError,
-    RuntimeLayer,
-)
-from profiler.report.model import ModelInfo, Report, TensorSpec
+from profiler.records.analysis import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
+from profiler.records.model import ModelInfo, TensorSpec
+from profiler.records.report import Report
+from profiler.records.runs import LayerProfile, MemoryStats, Run, RunError, RuntimeLayer
 from tests.helpers import latency
 
 

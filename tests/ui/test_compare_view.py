@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from profiler.bench.types import LayerProfile, Run, RuntimeLayer
 from profiler.history.store import HistoryStore
-from profiler.report.model import ModelInfo, Report
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
+from profiler.records.runs import LayerProfile, Run, RuntimeLayer
 from tests.helpers import latency
 from ui.compare_view import CompareView, sorted_rows
 

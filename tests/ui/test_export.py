@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.report.model import load_report
+from profiler.records.report import load_report
 from tests.ui.test_main_window import drop_and_wait
 from tests.ui.test_selection_and_charts import runs_report  # noqa: F401 - fixture
 from ui.export_dialog import ExportDialog

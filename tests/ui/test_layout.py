@@ -10,7 +10,7 @@ from itertools import pairwise
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from profiler.report.model import Report
+from profiler.records.report import Report
 from tests.ui.factory import make_runs, synthetic_report
 from ui.chart_data import (
     BarDatum,

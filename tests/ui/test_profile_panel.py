@@ -99,7 +99,7 @@ def test_cancel_stops_a_slow_run_quickly(qtbot, make_window, tmp_path) -> None:
     panel.backend_factory = FAKE_FACTORY
     panel.check_devices(["fake:hang-compile"])
     with qtbot.waitSignal(panel.job.progress, timeout=60_000,
-                          check_params_cb=lambda e: e.get("stage") == "compile"):
+                          check_params_cb=lambda e: getattr(e, "stage", None) == "compile"):
         panel.run_button.click()
     cancelled_at = time.monotonic()
     with qtbot.waitSignal(panel.run_finished, timeout=30_000):

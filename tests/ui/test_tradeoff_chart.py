@@ -11,10 +11,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from profiler.bench.stats import latency_stats
-from profiler.bench.types import Run
-from profiler.quant.drift import MAX_SQNR_DB
-from profiler.quant.types import DriftMetrics, Variant
-from profiler.report.model import ModelInfo, Report
+from profiler.records.model import ModelInfo
+from profiler.records.report import Report
+from profiler.records.runs import Run
+from profiler.records.variants import MAX_SQNR_DB, DriftMetrics, Variant
 from ui.charts.tradeoff import FRONT_LEGEND, REFERENCE_LEGEND, TradeoffChart, is_reference
 from ui.export_dialog import (
     CAVEAT_TEXT,

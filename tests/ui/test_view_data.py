@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from profiler.analysis.types import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
-from profiler.bench.types import LayerProfile, Run, RunError, RuntimeLayer
-from profiler.report.model import ModelInfo, Report, TensorSpec
+from profiler.records.analysis import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
+from profiler.records.model import ModelInfo, TensorSpec
+from profiler.records.report import Report
+from profiler.records.runs import LayerProfile, Run, RunError, RuntimeLayer
 from tests.ui.factory import latency
 from ui import chart_data
 from ui.details import layer_details_html

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from profiler.report.units import si_compact
+from profiler.units import si_compact
 from ui.chart_data import BarDatum, elide_middle, labelled_rows, value_axis_max
 from ui.theme import LIGHT, Theme
 

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from profiler.report.units import milliseconds
+from profiler.units import milliseconds
 from ui.chart_data import DeviceBar, LatencyData
 from ui.charts.base import (
     FormatAxis,

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from profiler.bench.types import Run
-from profiler.report.units import milliseconds, si_compact
+from profiler.records.runs import Run
 from profiler.report.views import run_label
+from profiler.units import milliseconds, si_compact
 from ui import chart_data
 from ui.charts.base import BarChart
 from ui.charts.latency import DeviceChart, LatencyChart

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QWidget
 
-from profiler.report.units import si_compact
+from profiler.units import si_compact
 from ui.chart_data import RooflinePoint
 from ui.charts.base import FormatAxis, ThemedPlot, side_legend
 from ui.theme import Theme

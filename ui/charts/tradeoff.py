@@ -14,8 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
-from profiler.report.model import Report
-from profiler.report.units import size_bytes
+from profiler.records.report import Report
+from profiler.units import size_bytes
 from ui.charts.base import FormatAxis, ThemedPlot, side_legend
 from ui.label_placement import Box, place_labels
 from ui.theme import LIGHT, Theme
@@ -60,7 +60,7 @@ def tradeoff_points(report: Report) -> list[TradeoffPoint]:
 
 def is_reference(point: TradeoffPoint) -> bool:
     """The FP32 model: no drift by definition, so it has no place on the SQNR axis."""
-    from profiler.quant.types import REFERENCE_ID
+    from profiler.records.variants import REFERENCE_ID
 
     return point.variant == REFERENCE_ID
 

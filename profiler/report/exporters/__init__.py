@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import stat
 from collections.abc import Callable
 
 from profiler.errors import UsageError
-from profiler.report.model import Report
+from profiler.records.report import Report
 
 Renderer = Callable[[Report], str]
 
 
-def _renderers() -> dict[str, Renderer]:
-    from profiler.report.exporters import csv_export, html_export, json_export, markdown_export
+EXPORTER_MODULES = {".json": "json_export", ".csv": "csv_export", ".md": "markdown_export",
+                    ".html": "html_export"}
 
-    return {
-        ".json": json_export.render,
-        ".csv": csv_export.render,
-        ".md": markdown_export.render,
-        ".html": html_export.render,
-    }
+
+def _renderers() -> dict[str, Renderer]:
+    """Each exporter is imported when its format is written: JSON never loads the templates."""
+    return {extension: _imported_on_call(module) for extension, module in EXPORTER_MODULES.items()}
+
+
+def _imported_on_call(module: str) -> Renderer:
+    def renderer(report: Report) -> str:
+        return str(importlib.import_module(f"{__name__}.{module}").render(report))
+
+    return renderer
 
 
 EXPORT_EXTENSIONS = (".json", ".csv", ".md", ".html")

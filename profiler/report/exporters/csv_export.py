@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from profiler.report.model import Report
+from profiler.records.report import Report
 from profiler.report.views import LayerRow, layer_rows, layer_time_columns
 
 HEADERS = (

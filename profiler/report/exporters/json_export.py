@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from profiler.report.model import Report
+from profiler.records.report import Report
 
 
 def _finite(value: Any) -> Any:

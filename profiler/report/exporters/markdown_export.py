@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from profiler.analysis.types import StaticAnalysis
-from profiler.bench.types import Run
+from profiler.records.analysis import StaticAnalysis
+from profiler.records.model import ModelInfo, TensorSpec, values_text
+from profiler.records.report import Report
+from profiler.records.runs import Run
 from profiler.report.exporters.markdown_variants import variants_markdown
-from profiler.report.model import ModelInfo, Report, TensorSpec, values_text
 from profiler.report.summary import top_layers
-from profiler.report.units import milliseconds, percent, rate, shape_text, si, size_bytes
 from profiler.report.views import (
     Share,
     effective,
@@ -24,6 +24,7 @@ from profiler.report.views import (
     time_by_layer_type,
     time_by_precision,
 )
+from profiler.units import milliseconds, percent, rate, shape_text, si, size_bytes
 
 MD_SPECIAL = set("\\`*_[]<>|&~")
 TOP_LAYERS = 20

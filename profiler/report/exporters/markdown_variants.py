@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from profiler.quant.types import REFERENCE_ID, Variant
-from profiler.report.model import Report
-from profiler.report.units import size_bytes
+from profiler.records.report import Report
+from profiler.records.variants import REFERENCE_ID, Variant
 from profiler.report.variant_views import (
     INDICATIVE,
     VariantRow,
@@ -14,6 +13,7 @@ from profiler.report.variant_views import (
     variant_rows,
     variants_section_needed,
 )
+from profiler.units import size_bytes
 
 HEADERS = ["variant", "library", "device", "file size", "size × FP32", "p50 ms", "p50 × FP32",
            "peak RSS", "SQNR dB", "cosine", "max abs err", "top-1", "Pareto", "error"]

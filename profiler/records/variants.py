@@ -12,6 +12,8 @@ from typing import Any
 
 REFERENCE_ID = "fp32"
 """The id of the model as given (the FP32 reference) in ``Report.variants`` and ``Run.variant``."""
+MAX_SQNR_DB = 200.0
+"""Far beyond float32's own ~140 dB: reads as 'identical'."""
 
 
 @dataclass

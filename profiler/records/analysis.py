@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from profiler.model.graph import Dim
+from profiler.records.model import Dim
 
 CONVENTIONS: dict[str, str] = {
     "macs": "multiply-accumulates of Conv/ConvTranspose/Gemm/MatMul/Einsum/RNN/attention "

@@ -98,8 +98,13 @@ class LayerProfile:
 @dataclass
 class RunError:
     stage: str
-    """'load' | 'compile' | 'first_inference' | 'latency' | 'layers' | 'worker'."""
+    """Where it failed: one of profiler.bench.wire.STAGES ('worker', 'start', 'load',
+    'compile', 'inputs', 'first_inference', 'warmup', 'latency', 'throughput', 'layers', ...).
+    Kept a plain string here so reports written by other versions still load."""
     message: str
+    kind: str = ""
+    """What failed, one of profiler.bench.wire.FAILURE_KINDS ('crash', 'timeout', 'memory',
+    'cancelled', 'protocol', 'runtime', 'usage'); '' in reports made before it was recorded."""
 
 
 @dataclass

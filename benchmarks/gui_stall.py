@@ -1,0 +1,214 @@
+"""The longest GUI-thread stall while (a) a profile runs on the sample model and (b) a
+10,000-node model opens, for the committed code ("before") and the working tree ("after").
+
+A QTimer fires every 5 ms on the GUI thread and records the largest gap between two firings
+(minus the 5 ms interval): that is how long the GUI thread could not answer. Each tree is
+measured in its own child process (``--measure TREE``), offscreen, with private settings.
+The committed code is checked out with ``git worktree add --detach /tmp/before HEAD``
+(nothing in this tree changes). Target: no stall over 50 ms.
+
+Also prints how long after the analysis finished the 10k-node model's table and charts were
+ready (the tab created and laid out).
+
+Usage: python benchmarks/gui_stall.py [--before-tree /tmp/before] [--only-after]
+                                      [--device ort:cpu] [--iterations 20] [--blocks 3400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join("resources", "sample", "mobilenetv2.onnx")
+TICK_MS = 5
+TARGET_STALL_MS = 50.0
+RESULT_PREFIX = "gui-stall-result "
+
+
+# The child: one tree, measured ------------------------------------------------------------
+
+class StallMeter:
+    """Largest gap between 5 ms timer firings on the GUI thread, beyond the interval."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+        self.longest_ms = 0.0
+
+    def start(self) -> None:
+        self.last, self.longest_ms = time.perf_counter(), 0.0
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest_ms = max(self.longest_ms, (now - self.last) * 1000 - TICK_MS)
+        self.last = now
+
+    def stop(self) -> float:
+        self._tick()
+        self.timer.stop()
+        return self.longest_ms
+
+
+def wait_for(signal: Any, timeout_s: float) -> list[Any]:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop, got = QEventLoop(), []
+
+    def done(*args: Any) -> None:
+        got.append(args)
+        loop.quit()
+
+    signal.connect(done)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    signal.disconnect(done)
+    if not got:
+        raise TimeoutError(f"no {signal} within {timeout_s:.0f} s")
+    return got[0]
+
+
+def wait_until(condition: Any, timeout_s: float) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("condition not met")
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def measure_profile(window: Any, meter: StallMeter, device: str, iterations: int) -> float:
+    wait_for(window.loader.loaded, 300)  # the sample model
+    panel = window.profile_panel
+    wait_until(lambda: bool(panel.devices), 120)
+    panel.check_devices([device])
+    panel.stop_rule.setCurrentText("iterations")
+    panel.iterations.setValue(iterations)
+    meter.start()
+    panel.run_button.click()
+    wait_for(panel.run_finished, 600)
+    return meter.stop()
+
+
+def measure_open(window: Any, meter: StallMeter, model_path: str) -> tuple[float, float]:
+    """(longest stall while opening, ms from analysis finished to table and charts ready)."""
+    from PySide6.QtCore import QTimer
+
+    import profiler.api as api
+
+    analysed_at: list[float] = []
+    analyze = api.analyze_model
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        report = analyze(*args, **kwargs)
+        analysed_at.append(time.perf_counter())
+        return report
+
+    api.analyze_model = timed  # type: ignore[assignment]
+    ready_at: list[float] = []
+    # Connected after the window's own slot: it runs once the tab exists; the zero timer
+    # once the layout and first paint requests queued by it are processed.
+    window.loader.loaded.connect(lambda *_: QTimer.singleShot(
+        0, lambda: ready_at.append(time.perf_counter())))
+    meter.start()
+    window.open_paths([model_path])
+    wait_until(lambda: bool(ready_at), 600)
+    stall = meter.stop()
+    return stall, (ready_at[0] - analysed_at[-1]) * 1000
+
+
+def child(tree: str, device: str, iterations: int, blocks: int) -> None:
+    sys.path.insert(0, tree)
+    os.chdir(tree)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    sys.path.insert(0, os.path.join(REPO_ROOT, "benchmarks"))
+    from analyze_speed import build_deep  # this tree's generator, for both measurements
+
+    app = QApplication([sys.argv[0]])
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    folder = tempfile.mkdtemp(prefix="gui-stall-")
+    deep_path, nodes, _bytes = build_deep(folder, blocks)
+    window = MainWindow(AppSettings(os.path.join(folder, "settings.ini")))
+    window.resize(1280, 800)
+    window.show()
+    meter = StallMeter()
+    window.open_paths([os.path.join(tree, SAMPLE)])
+    profile_stall = measure_profile(window, meter, device, iterations)
+    open_stall, ready_ms = measure_open(window, meter, deep_path)
+    print(RESULT_PREFIX + json.dumps({"profile_stall_ms": profile_stall, "nodes": nodes,
+                                      "open_stall_ms": open_stall, "ready_ms": ready_ms}),
+          flush=True)
+    window.close()
+    app.quit()
+
+
+# The parent: both trees --------------------------------------------------------------------
+
+def ensure_before_tree(path: str) -> None:
+    if not os.path.isdir(path):
+        subprocess.run(["git", "-C", REPO_ROOT, "worktree", "add", "--detach", path, "HEAD"],
+                       check=True, capture_output=True)
+
+
+def run_tree(tree: str, args: argparse.Namespace) -> dict[str, float]:
+    command = [sys.executable, os.path.abspath(__file__), "--measure", tree, "--device",
+               args.device, "--iterations", str(args.iterations), "--blocks", str(args.blocks)]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=tree)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise SystemExit(f"{tree}: no result (exit {done.returncode}): " + " | ".join(tail))
+    result: dict[str, float] = json.loads(lines[-1][len(RESULT_PREFIX):])
+    return result
+
+
+def report(name: str, result: dict[str, float]) -> None:
+    def mark(ms: float) -> str:
+        return "ok" if ms <= TARGET_STALL_MS else f"over {TARGET_STALL_MS:.0f} ms"
+
+    print(f"{name}: longest GUI-thread stall while profiling the sample model: "
+          f"{result['profile_stall_ms']:.1f} ms ({mark(result['profile_stall_ms'])})")
+    print(f"{name}: longest GUI-thread stall while a {int(result['nodes']):,}-node model opens: "
+          f"{result['open_stall_ms']:.1f} ms ({mark(result['open_stall_ms'])})")
+    print(f"{name}: 10k-node model: table and charts ready {result['ready_ms']:.0f} ms after "
+          "analysis finished")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure", metavar="TREE", help=argparse.SUPPRESS)
+    parser.add_argument("--before-tree", default="/tmp/before")
+    parser.add_argument("--only-after", action="store_true")
+    parser.add_argument("--device", default="ort:cpu")
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--blocks", type=int, default=3400, help="3 nodes per block")
+    args = parser.parse_args()
+    if args.measure:
+        child(args.measure, args.device, args.iterations, args.blocks)
+        return
+    if not args.only_after:
+        ensure_before_tree(args.before_tree)
+        report("before", run_tree(args.before_tree, args))
+    report("after", run_tree(REPO_ROOT, args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""One way to open an input file: regular files only, symlinks held inside a folder, sizes
+bounded before anything is read.
+
+``open_regular`` resolves symlinks first, checks the resolved path stays inside ``within``
+(the model's folder, for every companion file), then opens it with O_NOFOLLOW | O_NONBLOCK
+(a FIFO opened this way never blocks; a link swapped in after the check is refused) and
+decides on ``fstat`` of the open descriptor: pipes, devices, sockets and folders are refused
+before a byte is read, and so is a file larger than ``max_bytes``. ``check_regular`` does
+the same for files a runtime opens by itself (an IR's .bin, ONNX external data), so the
+runtime only ever gets a path that was a regular file inside the folder a moment before.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+from typing import BinaryIO
+
+from profiler.errors import ProfilerError
+
+MISSING = "missing"
+NOT_REGULAR = "not-regular"
+TOO_LARGE = "too-large"
+OUTSIDE = "outside"
+UNREADABLE = "unreadable"
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class FileRefused(ProfilerError):
+    """An input file that is not opened; ``kind`` says why (callers word their own message
+    from it), ``problem`` is a ready-made one-line reason."""
+
+    def __init__(self, path: str, kind: str, problem: str, size_bytes: int = 0) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.kind = kind
+        self.problem = problem
+        self.size_bytes = size_bytes
+
+
+def resolve_within(path: str, within: str | None = None) -> str:
+    """``path`` with every symlink resolved; refused when that lands outside ``within``."""
+    if "\0" in path:
+        raise FileRefused(path, UNREADABLE, "the path contains a NUL character; refused")
+    real = os.path.realpath(path)
+    if within is None:
+        return real
+    folder = os.path.realpath(within)
+    if os.path.commonpath([real, folder]) != folder:
+        raise FileRefused(path, OUTSIDE, "points outside the model's folder (through a link or "
+                          "'..'); refused: keep the file beside the model")
+    return real
+
+
+def open_regular(path: str, max_bytes: int | None = None,
+                 within: str | None = None) -> BinaryIO:
+    """A binary handle on ``path`` once it is known to be a regular file of at most
+    ``max_bytes`` (inside ``within`` when given); FileRefused otherwise."""
+    descriptor = _open_checked(path, max_bytes, within)
+    try:
+        flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
+        fcntl.fcntl(descriptor, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_regular(path: str, max_bytes: int, within: str | None = None) -> bytes:
+    """The whole content of a regular file of at most ``max_bytes`` (checked before and
+    while reading: a file that grows is refused too)."""
+    with open_regular(path, max_bytes, within) as handle:
+        size_bytes = os.fstat(handle.fileno()).st_size  # read(n) allocates n bytes up front
+        data = handle.read(min(size_bytes, max_bytes) + 1)
+        if len(data) == size_bytes + 1:  # it grew since: read on, still bounded
+            data += handle.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
+        raise _too_large(path, len(data), max_bytes)
+    return data
+
+
+def check_regular(path: str, within: str | None = None) -> int:
+    """Size in bytes of a regular file a runtime will open by itself; FileRefused otherwise."""
+    descriptor = _open_checked(path, None, within)
+    try:
+        return os.fstat(descriptor).st_size
+    finally:
+        os.close(descriptor)
+
+
+def _open_checked(path: str, max_bytes: int | None, within: str | None) -> int:
+    real = resolve_within(path, within)
+    try:
+        descriptor = os.open(real, _OPEN_FLAGS)
+    except OSError as error:
+        raise _open_error(path, error) from None
+    try:
+        _check_descriptor(path, os.fstat(descriptor), max_bytes)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _check_descriptor(path: str, info: os.stat_result, max_bytes: int | None) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefused(path, NOT_REGULAR, f"is not a regular file ({_kind_of(info)}); "
+                          "give the file itself")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise _too_large(path, info.st_size, max_bytes)
+
+
+def _too_large(path: str, size_bytes: int, max_bytes: int) -> FileRefused:
+    return FileRefused(path, TOO_LARGE, f"{size_bytes} bytes, more than the {max_bytes} bytes "
+                       "such a file may hold; refused", size_bytes)
+
+
+def _open_error(path: str, error: OSError) -> FileRefused:
+    if error.errno == errno.ENOENT:
+        return FileRefused(path, MISSING, "no such file")
+    if error.errno == errno.ENXIO:  # a UNIX socket cannot be opened at all
+        return FileRefused(path, NOT_REGULAR, "is not a regular file (a socket); give the "
+                           "file itself")
+    if error.errno == errno.ELOOP:  # replaced by a link after it was resolved
+        return FileRefused(path, OUTSIDE, "changed into a link while being opened; refused")
+    if error.errno == errno.EACCES:
+        return FileRefused(path, UNREADABLE, "cannot be read (permission denied)")
+    return FileRefused(path, UNREADABLE, f"cannot be read ({error.strerror or error})")
+
+
+def _kind_of(info: os.stat_result) -> str:
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a plain file"

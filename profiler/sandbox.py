@@ -1,0 +1,364 @@
+"""Native code that parses an untrusted file runs in a child process, never in ours.
+
+ONNX's parser and shape inference, OpenVINO's readers and frontends and Pillow's decoders are
+C++/C code: a hostile file can crash them (a 119-byte GatherND with ``batch_dims=-7`` is a
+segfault in ONNX shape inference). ``run_isolated`` runs a function in a child and returns
+what it returned; a crash, a timeout or the memory cap becomes one ``ModelLoadError`` line
+naming the file, the stage that was running (``stage()`` marks them) and the signal.
+
+How the child starts: a plain ``fork`` when the caller is the only Python thread (the CLI:
+the child inherits every import, so it costs a few milliseconds); otherwise a fork from
+multiprocessing's fork server (the app, whose Qt threads make a plain fork unsafe), which
+``start_helper`` starts once, with the analysis imports done, and which every file reuses.
+
+Limits in the child, and what is enforced:
+- memory: the parent samples the child's resident set every POLL_S and kills it past the
+  cap (the worker machinery's default: 80 % of the available RAM); the child offers itself
+  first to the kernel's out-of-memory killer;
+- time: the parent kills it after ``SandboxLimits.timeout_s``;
+- parent death: the child gets SIGKILL when its parent exits (PR_SET_PDEATHSIG);
+- network: the child moves into new, empty user and network namespaces (``unshare``, no
+  privileges needed where the kernel allows unprivileged user namespaces): no interface but
+  a downed loopback, so no connection leaves. Where the kernel refuses, Python's ``socket``
+  is disabled in the child instead, which stops Python code only, not native code;
+  ``network_isolated()`` in the child says which applied;
+- no core dumps (RLIMIT_CORE 0). There is no system-call filter (seccomp): a child that
+  native code took over can still read files the user can read; it cannot send them anywhere
+  when the namespaces applied, and its answer is unpickled with an allow-list (plain data
+  and the record dataclasses of profiler.records), so it cannot run code in our process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import enum
+import faulthandler
+import gc
+import importlib
+import io
+import logging
+import multiprocessing
+import multiprocessing.context
+import os
+import pickle
+import resource
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from profiler.errors import ModelLoadError, ProfilerError
+from profiler.processes import default_memory_limit_bytes, signal_text
+from profiler.units import size_bytes
+
+POLL_S = 0.05
+DEFAULT_TIMEOUT_S = 300.0
+JOIN_GRACE_S = 2.0
+DEFAULT_STAGE = "model loader"
+DEFAULT_MEMORY_SHARE = 0.8
+"""As the workers (profiler.bench.supervisor): this share of the RAM available at the start."""
+ALLOWED_MODULE_PREFIX = "profiler.records."
+"""The only classes the child's answer may hold (besides plain data)."""
+HELPER_PRELOAD = ("profiler.api", "profiler.model.onnx_loader", "profiler.analysis")
+"""Imported once in the fork server so each file's child starts warm."""
+
+_PR_SET_PDEATHSIG = 1
+_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+
+log = logging.getLogger(__name__)
+_channel: Connection | None = None
+_network_isolated = False
+_helper_lock = threading.Lock()
+
+
+@dataclass
+class SandboxLimits:
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory_limit_bytes: int | None = field(default_factory=default_memory_limit_bytes)
+
+
+# --- the child side -------------------------------------------------------------------------
+
+def in_child() -> bool:
+    """True inside a sandboxed child: nested calls run in place."""
+    return _channel is not None
+
+
+def network_isolated() -> bool:
+    """In a child: whether the network namespaces applied (else only Python sockets are off)."""
+    return _network_isolated
+
+
+def stage(name: str) -> None:
+    """Tell the parent which native stage starts ('ONNX shape inference'): a crash names it."""
+    if _channel is not None:
+        _send(_channel, {"stage": name})
+
+
+def _send(channel: Connection, message: dict[str, Any]) -> None:
+    channel.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class _RecordsUnpickler(pickle.Unpickler):
+    """Reads the child's answer: plain data and the record dataclasses only. Any other class
+    (the way a pickle runs code) is refused, so a child that a hostile file took over cannot
+    run anything in this process."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.startswith(ALLOWED_MODULE_PREFIX) and "." not in name:
+            cls = getattr(importlib.import_module(module), name, None)
+            if isinstance(cls, type) and (dataclasses.is_dataclass(cls) or
+                                          issubclass(cls, enum.Enum)):
+                return cls
+        raise pickle.UnpicklingError(f"{module}.{name} is not a record type")
+
+
+def _received(data: bytes) -> Any:
+    return _RecordsUnpickler(io.BytesIO(data)).load()
+
+
+def _child_main(channel: Connection, function: Callable[..., Any], args: Sequence[Any]) -> None:
+    global _channel
+    _channel = channel
+    _harden()
+    try:
+        result = function(*args)
+    except BaseException as error:  # everything goes back as data; the parent raises it
+        if not isinstance(error, ProfilerError):  # a bug: its traceback for the debug log
+            log.debug("in the sandboxed child", exc_info=error)
+        _send(channel, {"error": _error_record(error)})
+        return
+    _send(channel, {"result": result})
+
+
+def _harden() -> None:
+    global _network_isolated
+    faulthandler.disable()  # a crash is reported by the parent as one line, not a dump
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as handle:
+        handle.write("1000")
+    _network_isolated = libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0
+    if not _network_isolated:
+        _disable_python_sockets()
+
+
+def _disable_python_sockets() -> None:
+    import socket
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise OSError("network access is disabled while reading an input file")
+
+    socket.socket = refuse  # type: ignore[assignment,misc]
+    socket.create_connection = refuse
+
+
+def _error_record(error: BaseException) -> dict[str, Any]:
+    attributes = {k: v for k, v in vars(error).items() if isinstance(v, (str, int, float))}
+    return {"module": type(error).__module__, "type": type(error).__qualname__,
+            "message": str(error), "attributes": attributes}
+
+
+# --- the parent side ------------------------------------------------------------------------
+
+def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
+                 limits: SandboxLimits | None = None) -> Any:
+    """``function(*args)`` in a sandboxed child; its result (plain data or records). Errors
+    it raised are raised here (ProfilerError subclasses keep their type); a crash, timeout or
+    memory overrun raises ModelLoadError naming ``path`` and the stage. ``function`` must be a
+    module-level function (the fork server imports it by name)."""
+    if in_child():
+        return function(*args)
+    limits = limits or SandboxLimits()
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    process_type = _process_type(_start_method())
+    process = process_type(target=_child_main, args=(sender, function, tuple(args)),
+                           daemon=True)
+    try:
+        gc.freeze()  # the child's collections skip what it inherits: fewer copy-on-write faults
+        process.start()
+        sender.close()
+        return _outcome(_Watch(process, receiver, limits, path).wait(), path)
+    finally:
+        gc.unfreeze()
+        receiver.close()
+        _reap(process)
+
+
+def _start_method() -> str:
+    alone = threading.active_count() == 1
+    return "fork" if alone and threading.current_thread() is threading.main_thread() else (
+        "forkserver")
+
+
+def _process_type(method: str) -> Any:
+    if method == "fork":
+        return multiprocessing.get_context("fork").Process
+    return _HelperProcess
+
+
+def _helper_popen(process_obj: Any) -> Any:
+    """multiprocessing's fork-server start, less its re-run of the caller's ``__main__`` in
+    each child (the function to run lives in this package: the main script is not needed)."""
+    import io
+    from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+    from multiprocessing.context import set_spawning_popen
+
+    class Popen(popen_forkserver.Popen):
+        def _launch(self, process_obj: Any) -> None:
+            prep_data = spawn.get_preparation_data(process_obj._name)
+            for key in ("init_main_from_path", "init_main_from_name"):
+                prep_data.pop(key, None)
+            buffer = io.BytesIO()
+            set_spawning_popen(self)
+            try:
+                reduction.dump(prep_data, buffer)
+                reduction.dump(process_obj, buffer)
+            finally:
+                set_spawning_popen(None)
+            fds = self._fds  # type: ignore[attr-defined]  # set by its __init__
+            self.sentinel, writer = forkserver.connect_to_new_process(fds)
+            parent_writer = os.dup(writer)
+            close_fds = util.close_fds  # type: ignore[attr-defined]
+            self.finalizer = util.Finalize(self, close_fds, (parent_writer, self.sentinel))
+            with open(writer, "wb", closefd=True) as handle:
+                handle.write(buffer.getbuffer())
+            self.pid = forkserver.read_signed(self.sentinel)
+
+    return Popen(process_obj)
+
+
+class _HelperProcess(multiprocessing.context.ForkServerProcess):
+    _start_method = "forkserver"
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return _helper_popen(process_obj)
+
+
+def start_helper() -> None:
+    """Start the fork server (imports done) now, so the first file opens without waiting.
+    For processes with threads (the app); the CLI forks directly."""
+    from multiprocessing import forkserver
+
+    with _helper_lock:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(HELPER_PRELOAD))
+        forkserver.ensure_running()
+
+
+def _reap(process: Any) -> None:
+    if process.pid is None:
+        return
+    process.join(JOIN_GRACE_S)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
+@dataclass
+class _Ended:
+    message: dict[str, Any] | None
+    stage: str
+    problem: str = ""
+
+
+class _Watch:
+    """Reads the child's messages until its answer, enforcing the time and memory limits."""
+
+    def __init__(self, process: Any, receiver: Connection, limits: SandboxLimits,
+                 path: str) -> None:
+        self.process, self.receiver, self.limits = process, receiver, limits
+        self.stage = DEFAULT_STAGE
+        self.started = time.monotonic()
+
+    def wait(self) -> _Ended:
+        while True:
+            if self.receiver.poll(POLL_S):
+                try:
+                    message = _received(self.receiver.recv_bytes())
+                except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+                    return self._died()
+                if isinstance(message, dict) and isinstance(message.get("stage"), str):
+                    self.stage = message["stage"]
+                    continue
+                return _Ended(message if isinstance(message, dict) else None, self.stage)
+            problem = self._over_limits()
+            if problem:
+                self.process.kill()
+                return _Ended(None, self.stage, problem)
+
+    def _died(self) -> _Ended:
+        self.process.join(JOIN_GRACE_S)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            return _Ended(None, self.stage, f"crashed on this model ({signal_text(-code)})")
+        return _Ended(None, self.stage, f"ended without an answer (exit code {code})")
+
+    def _over_limits(self) -> str:
+        if time.monotonic() - self.started > self.limits.timeout_s:
+            return f"did not finish within {self.limits.timeout_s:g} s; stopped"
+        cap = self.limits.memory_limit_bytes
+        if cap is not None and _rss_bytes(self.process.pid) > cap:
+            return f"exceeded the memory limit of {size_bytes(cap)}; stopped"
+        return ""
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _outcome(ended: _Ended, path: str) -> Any:
+    message = ended.message
+    if message is None:
+        raise ModelLoadError(path, f"the {ended.stage} {ended.problem}; the file is malformed "
+                             "or hostile (nothing else was affected)")
+    if "error" in message:
+        raise _rebuilt(message["error"])
+    return message.get("result")
+
+
+def _rebuilt(record: Any) -> BaseException:
+    """The child's exception as one of ours (same type and fields); anything else becomes a
+    RuntimeError with the same text. Only classes of this package are rebuilt."""
+    record = record if isinstance(record, dict) else {}
+    message = str(record.get("message", "unknown error"))
+    cls = _profiler_class(str(record.get("module", "")), str(record.get("type", "")))
+    if cls is None:
+        return RuntimeError(f"{record.get('type', 'Error')}: {message}")
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    attributes = record.get("attributes")
+    for key, value in (attributes.items() if isinstance(attributes, dict) else ()):
+        if isinstance(key, str) and isinstance(value, (str, int, float)):
+            setattr(error, key, value)
+    return error
+
+
+def _profiler_class(module: str, name: str) -> type[ProfilerError] | None:
+    if not (module == "profiler" or module.startswith("profiler.")) or "." in name:
+        return None
+    try:
+        cls = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, ProfilerError) else None
+
+
+@contextlib.contextmanager
+def staged(name: str) -> Iterator[None]:
+    """``with staged('OpenVINO reader'):`` marks a stage and returns to the loader's after."""
+    stage(name)
+    try:
+        yield
+    finally:
+        stage(DEFAULT_STAGE)
