@@ -70,13 +70,14 @@ from fidelity_models import transformer_model  # noqa: E402  (next to this scrip
 ZOO_DIR = Path(os.path.dirname(onnx.__file__)) / "backend" / "test" / "data" / "light"
 BENCHMARK_APP = Path(sys.executable).parent / "benchmark_app"
 """The wheel's console script; where it is not installed as a script (a ``--target`` install),
-the same tool runs as ``python -m openvino.tools.benchmark.main``."""
+the same tool runs from its entry point, ``openvino.tools.benchmark.main:main``."""
 
 
 def benchmark_app_command() -> list[str]:
     if BENCHMARK_APP.exists():
         return [str(BENCHMARK_APP)]
-    return [sys.executable, "-m", "openvino.tools.benchmark.main"]
+    return [sys.executable, "-c",
+            "import sys; from openvino.tools.benchmark.main import main; sys.exit(main())"]
 MEDIAN_RE = re.compile(r"Median:\s+([0-9.]+)\s*ms")
 MIN_RE = re.compile(r"Min:\s+([0-9.]+)\s*ms")
 COUNT_RE = re.compile(r"Count:\s+([0-9]+)\s*iterations")

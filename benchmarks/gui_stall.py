@@ -4,13 +4,13 @@
 A QTimer fires every 5 ms on the GUI thread and records the largest gap between two firings
 (minus the 5 ms interval): that is how long the GUI thread could not answer. Each tree is
 measured in its own child process (``--measure TREE``), offscreen, with private settings.
-The committed code is checked out with ``git worktree add --detach /tmp/before HEAD``
-(nothing in this tree changes). Target: no stall over 50 ms.
+The committed code is checked out with ``git worktree add --detach`` (--before-tree,
+--before-commit; nothing in this tree changes). Target: no stall over 50 ms.
 
 Also prints how long after the analysis finished the 10k-node model's table and charts were
 ready (the tab created and laid out).
 
-Usage: python benchmarks/gui_stall.py [--before-tree /tmp/before] [--only-after]
+Usage: python benchmarks/gui_stall.py [--before-commit REV] [--before-tree DIR] [--only-after]
                                       [--device ort:cpu] [--iterations 20] [--blocks 3400]
 """
 
@@ -61,10 +61,10 @@ class StallMeter:
         return self.longest_ms
 
 
-def wait_for(signal: Any, timeout_s: float) -> list[Any]:
+def wait_for(signal: Any, timeout_s: float) -> tuple[Any, ...]:
     from PySide6.QtCore import QEventLoop, QTimer
 
-    loop, got = QEventLoop(), []
+    loop, got = QEventLoop(), []  # type: tuple[QEventLoop, list[tuple[Any, ...]]]
 
     def done(*args: Any) -> None:
         got.append(args)
@@ -117,7 +117,7 @@ def measure_open(window: Any, meter: StallMeter, model_path: str) -> tuple[float
         analysed_at.append(time.perf_counter())
         return report
 
-    api.analyze_model = timed  # type: ignore[assignment]
+    api.analyze_model = timed
     ready_at: list[float] = []
     # Connected after the window's own slot: it runs once the tab exists; the zero timer
     # once the layout and first paint requests queued by it are processed.
@@ -149,7 +149,8 @@ def child(tree: str, device: str, iterations: int, blocks: int) -> None:
     window.resize(1280, 800)
     window.show()
     meter = StallMeter()
-    window.open_paths([os.path.join(tree, SAMPLE)])
+    window.loader.failed.connect(lambda path, message: sys.exit(f"{path}: {message}"))
+    window.open_paths([os.path.join(REPO_ROOT, SAMPLE)])  # generated, not in git: this tree's
     profile_stall = measure_profile(window, meter, device, iterations)
     open_stall, ready_ms = measure_open(window, meter, deep_path)
     print(RESULT_PREFIX + json.dumps({"profile_stall_ms": profile_stall, "nodes": nodes,
@@ -161,9 +162,9 @@ def child(tree: str, device: str, iterations: int, blocks: int) -> None:
 
 # The parent: both trees --------------------------------------------------------------------
 
-def ensure_before_tree(path: str) -> None:
-    if not os.path.isdir(path):
-        subprocess.run(["git", "-C", REPO_ROOT, "worktree", "add", "--detach", path, "HEAD"],
+def ensure_before_tree(path: str, commit: str) -> None:
+    if not os.path.isdir(os.path.join(path, "ui")):
+        subprocess.run(["git", "-C", REPO_ROOT, "worktree", "add", "--detach", path, commit],
                        check=True, capture_output=True)
 
 
@@ -195,7 +196,9 @@ def report(name: str, result: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", metavar="TREE", help=argparse.SUPPRESS)
-    parser.add_argument("--before-tree", default="/tmp/before")
+    parser.add_argument("--before-tree", default="/tmp/edgeprof-before")
+    parser.add_argument("--before-commit", default="HEAD",
+                        help="the commit measured as 'before' (checked out in --before-tree)")
     parser.add_argument("--only-after", action="store_true")
     parser.add_argument("--device", default="ort:cpu")
     parser.add_argument("--iterations", type=int, default=20)
@@ -205,7 +208,7 @@ def main() -> None:
         child(args.measure, args.device, args.iterations, args.blocks)
         return
     if not args.only_after:
-        ensure_before_tree(args.before_tree)
+        ensure_before_tree(args.before_tree, args.before_commit)
         report("before", run_tree(args.before_tree, args))
     report("after", run_tree(REPO_ROOT, args))
 

@@ -5,8 +5,14 @@ Both tools run alternately (ours, onnx-tool, ours, ...) N times per model after 
 warm-up each, so file-cache and machine noise fall on both alike. Wall time runs from spawning
 the process to reaping it; peak RSS is the child's own ``ru_maxrss`` from ``os.wait4``.
 Medians are printed per model with the ratios ours / onnx-tool (below 1.0: we are faster or
-smaller). Dynamic input dimensions: onnx-tool is given the shapes our analysis resolved, so both
-count the same graph.
+smaller). Our peak RSS is the larger of the CLI process and its sandboxed child (``ru_maxrss``
+of a reaped process covers its reaped children). Dynamic input dimensions: onnx-tool is given
+the shapes our analysis resolved, so both count the same graph.
+
+Bytecode: an installed package has its ``.pyc`` files written at install time, as onnx-tool's
+have; a source checkout may not (``PYTHONDONTWRITEBYTECODE``, or modules first imported in the
+sandboxed child, which may not write them), and would then compile on every run. The benchmark
+compiles ``profiler/`` first, so both sides start as installed.
 
 onnx-tool is a peer for this benchmark only, not a dependency of the project; install it into
 the same virtual environment first:
@@ -21,6 +27,7 @@ that are present.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -105,6 +112,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     models = args.models or [m for m in DEFAULT_MODELS if m.is_file()]
+    compileall.compile_dir(REPO_ROOT / "profiler", quiet=1)  # as an install would: see above
     print(f"{os.cpu_count()} CPUs, {args.runs} alternated runs per tool and model; medians")
     print(f"{'model':<34} {'MiB':>6} {'ours s':>7} {'peer s':>7} {'time x':>7} "
           f"{'ours MiB':>9} {'peer MiB':>9} {'RSS x':>6}")

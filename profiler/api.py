@@ -112,7 +112,7 @@ def measure_devices(model_path: str, devices: Sequence[str],
         input_settings,
         mark_file_inputs,
     )
-    from profiler.bench.supervisor import run_job
+    from profiler.remote.runner import measure_job, note_targets
 
     options = options or ProfileOptions()
     check_options(options)
@@ -126,10 +126,11 @@ def measure_devices(model_path: str, devices: Sequence[str],
     for job in jobs:
         if cancel is not None and cancel.is_set():
             break
-        report.runs.append(run_job(job, progress, cancel, options.limits, worker_argv))
+        report.runs.append(measure_job(job, progress, cancel, options.limits, worker_argv))
         if on_run is not None:
             on_run(replace(report, runs=list(report.runs)))
     report.errors += [f"{run.device}: {run.error.message}" for run in report.runs if run.error]
+    note_targets(report)
     return report
 
 

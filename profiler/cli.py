@@ -79,7 +79,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from profiler import cli_history, cli_quant, cli_remote, cli_report, cli_runtime
+    from profiler import cli_history, cli_quant, cli_remote, cli_report, cli_runtime, cli_sweep
 
     parser = _Parser(
         prog="edgeprof-cli",
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_history.add_commands(subparsers)
     cli_report.add_commands(subparsers)
     cli_remote.add_commands(subparsers)
+    cli_sweep.add_commands(subparsers)
     return parser
 
 

@@ -171,9 +171,10 @@ def profile_options(args: argparse.Namespace) -> ProfileOptions:
 
 
 def check_devices(devices: list[str]) -> None:
-    from profiler.runtime.devices import check_device, list_devices
+    from profiler.remote.runner import available_devices
+    from profiler.runtime.devices import check_device
 
-    available = list_devices()
+    available = available_devices(devices)  # a target's own list for 'pi5/ov:CPU'
     for device in devices:
         check_device(device, available)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import platform
 from importlib import metadata
 from typing import Any
 
-import psutil
+from profiler.processes import total_memory_bytes
 
 INTERESTING_CPU_FLAGS = (
     "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
@@ -38,11 +39,32 @@ def cpu_info() -> dict[str, Any]:
     return {
         "name": info.get("model name") or platform.processor() or platform.machine(),
         "architecture": platform.machine(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": physical_cores(),
+        "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "isa_flags": [flag for flag in INTERESTING_CPU_FLAGS if flag in flags],
     }
+
+
+def physical_cores() -> int | None:
+    """Cores, not hardware threads: on Linux the distinct sibling sets in sysfs (as psutil
+    counts them, without its import time); elsewhere psutil's answer."""
+    pattern = "/sys/devices/system/cpu/cpu[0-9]*/topology/{}"
+    paths = glob.glob(pattern.format("core_cpus_list")) or glob.glob(
+        pattern.format("thread_siblings_list"))
+    siblings = set()
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                siblings.add(handle.read().strip())
+        except OSError:
+            continue
+    if siblings:
+        return len(siblings)
+    import psutil
+
+    cores: int | None = psutil.cpu_count(logical=False)
+    return cores
 
 
 def runtime_versions() -> dict[str, str]:
@@ -62,6 +84,6 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": cpu_info(),
-        "memory_bytes": psutil.virtual_memory().total,
+        "memory_bytes": total_memory_bytes(),
         "runtimes": runtime_versions(),
     }

@@ -31,14 +31,17 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 class FileRefused(ProfilerError):
     """An input file that is not opened; ``kind`` says why (callers word their own message
-    from it), ``problem`` is a ready-made one-line reason."""
+    from it), ``problem`` is a ready-made one-line reason, ``file_kind`` what a non-regular
+    file is ("a pipe")."""
 
-    def __init__(self, path: str, kind: str, problem: str, size_bytes: int = 0) -> None:
+    def __init__(self, path: str, kind: str, problem: str, size_bytes: int = 0,
+                 file_kind: str = "") -> None:
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.kind = kind
         self.problem = problem
         self.size_bytes = size_bytes
+        self.file_kind = file_kind
 
 
 def resolve_within(path: str, within: str | None = None) -> str:
@@ -107,8 +110,9 @@ def _open_checked(path: str, max_bytes: int | None, within: str | None) -> int:
 
 def _check_descriptor(path: str, info: os.stat_result, max_bytes: int | None) -> None:
     if not stat.S_ISREG(info.st_mode):
-        raise FileRefused(path, NOT_REGULAR, f"is not a regular file ({_kind_of(info)}); "
-                          "give the file itself")
+        file_kind = _kind_of(info)
+        raise FileRefused(path, NOT_REGULAR, f"is not a regular file ({file_kind}); "
+                          "give the file itself", file_kind=file_kind)
     if max_bytes is not None and info.st_size > max_bytes:
         raise _too_large(path, info.st_size, max_bytes)
 
@@ -123,7 +127,7 @@ def _open_error(path: str, error: OSError) -> FileRefused:
         return FileRefused(path, MISSING, "no such file")
     if error.errno == errno.ENXIO:  # a UNIX socket cannot be opened at all
         return FileRefused(path, NOT_REGULAR, "is not a regular file (a socket); give the "
-                           "file itself")
+                           "file itself", file_kind="a socket")
     if error.errno == errno.ELOOP:  # replaced by a link after it was resolved
         return FileRefused(path, OUTSIDE, "changed into a link while being opened; refused")
     if error.errno == errno.EACCES:

@@ -24,13 +24,15 @@ Limits in the child, and what is enforced:
   ``network_isolated()`` in the child says which applied;
 - no core dumps (RLIMIT_CORE 0). There is no system-call filter (seccomp): a child that
   native code took over can still read files the user can read; it cannot send them anywhere
-  when the namespaces applied, and its answer is unpickled with an allow-list (plain data
-  and the record dataclasses of profiler.records), so it cannot run code in our process.
+  when the namespaces applied, and its answer is unpickled with an allow-list (plain data,
+  the record dataclasses of profiler.records, numpy arrays of plain dtypes rebuilt from
+  dtype, shape and bytes by ``rebuilt_array``), so it cannot run code in our process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import ctypes
 import dataclasses
 import enum
@@ -39,12 +41,14 @@ import gc
 import importlib
 import io
 import logging
+import math
 import multiprocessing
 import multiprocessing.context
 import os
 import pickle
 import resource
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -60,10 +64,11 @@ POLL_S = 0.05
 DEFAULT_TIMEOUT_S = 300.0
 JOIN_GRACE_S = 2.0
 DEFAULT_STAGE = "model loader"
-DEFAULT_MEMORY_SHARE = 0.8
-"""As the workers (profiler.bench.supervisor): this share of the RAM available at the start."""
 ALLOWED_MODULE_PREFIX = "profiler.records."
-"""The only classes the child's answer may hold (besides plain data)."""
+"""The only classes the child's answer may hold (besides plain data and plain arrays)."""
+ARRAY_KINDS = "biufc"
+"""numpy dtype kinds an array in the answer may have: bool, integers, floats, complex."""
+MAX_ARRAY_DIMS = 32
 HELPER_PRELOAD = ("profiler.api", "profiler.model.onnx_loader", "profiler.analysis")
 """Imported once in the fork server so each file's child starts warm."""
 
@@ -101,7 +106,40 @@ def stage(name: str) -> None:
 
 
 def _send(channel: Connection, message: dict[str, Any]) -> None:
-    channel.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:  # arrays go as dtype, shape and bytes: see rebuilt_array
+        pickler.dispatch_table = {**copyreg.dispatch_table, numpy.ndarray: _reduced_array}
+    pickler.dump(message)
+    channel.send_bytes(buffer.getbuffer())
+
+
+def _reduced_array(array: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    contiguous = array if array.flags.c_contiguous else array.copy(order="C")
+    return rebuilt_array, (contiguous.dtype.str, contiguous.shape,
+                           pickle.PickleBuffer(contiguous))
+
+
+def rebuilt_array(dtype_text: Any, shape: Any, data: Any) -> Any:
+    """A numpy array from the child's answer: a plain dtype (no objects, fields or
+    sub-arrays), a shape of non-negative sizes and exactly the bytes they need; else refused."""
+    import numpy
+
+    try:
+        plain = isinstance(dtype_text, str) and len(dtype_text) <= 16
+        dtype = numpy.dtype(dtype_text if plain else "O")
+    except (TypeError, ValueError):
+        dtype = numpy.dtype("O")
+    if dtype.kind not in ARRAY_KINDS or dtype.fields or dtype.subdtype:
+        raise pickle.UnpicklingError(f"array of dtype {dtype_text!r} is not a plain array")
+    if not (isinstance(shape, tuple) and len(shape) <= MAX_ARRAY_DIMS and
+            all(type(size) is int and size >= 0 for size in shape)):
+        raise pickle.UnpicklingError("an array shape that is not a tuple of sizes")
+    if not isinstance(data, (bytes, bytearray)) or len(data) != math.prod(shape) * dtype.itemsize:
+        raise pickle.UnpicklingError("an array whose bytes do not match its shape")
+    buffer = data if isinstance(data, bytearray) else bytearray(data)  # a writable array
+    return numpy.frombuffer(buffer, dtype).reshape(shape)
 
 
 class _RecordsUnpickler(pickle.Unpickler):
@@ -110,6 +148,8 @@ class _RecordsUnpickler(pickle.Unpickler):
     run anything in this process."""
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == (__name__, rebuilt_array.__name__):
+            return rebuilt_array
         if module.startswith(ALLOWED_MODULE_PREFIX) and "." not in name:
             cls = getattr(importlib.import_module(module), name, None)
             if isinstance(cls, type) and (dataclasses.is_dataclass(cls) or
@@ -132,8 +172,17 @@ def _child_main(channel: Connection, function: Callable[..., Any], args: Sequenc
         if not isinstance(error, ProfilerError):  # a bug: its traceback for the debug log
             log.debug("in the sandboxed child", exc_info=error)
         _send(channel, {"error": _error_record(error)})
-        return
+        _leave()
     _send(channel, {"result": result})
+    _leave()
+
+
+def _leave() -> None:
+    """Exit at once: the answer is sent, and the inherited interpreter needs no clean-up."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _harden() -> None:
@@ -168,11 +217,12 @@ def _error_record(error: BaseException) -> dict[str, Any]:
 # --- the parent side ------------------------------------------------------------------------
 
 def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
-                 limits: SandboxLimits | None = None) -> Any:
-    """``function(*args)`` in a sandboxed child; its result (plain data or records). Errors
-    it raised are raised here (ProfilerError subclasses keep their type); a crash, timeout or
-    memory overrun raises ModelLoadError naming ``path`` and the stage. ``function`` must be a
-    module-level function (the fork server imports it by name)."""
+                 limits: SandboxLimits | None = None, subject: str = "model") -> Any:
+    """``function(*args)`` in a sandboxed child; its result (plain data, records, plain
+    arrays). Errors it raised are raised here (ProfilerError subclasses keep their type); a
+    crash, timeout or memory overrun raises ModelLoadError naming ``path``, the stage and
+    ("crashed on this image") the ``subject``. ``function`` must be a module-level function
+    (the fork server imports it by name)."""
     if in_child():
         return function(*args)
     limits = limits or SandboxLimits()
@@ -184,7 +234,7 @@ def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
         gc.freeze()  # the child's collections skip what it inherits: fewer copy-on-write faults
         process.start()
         sender.close()
-        return _outcome(_Watch(process, receiver, limits, path).wait(), path)
+        return _outcome(_Watch(process, receiver, limits, subject).wait(), path)
     finally:
         gc.unfreeze()
         receiver.close()
@@ -272,8 +322,9 @@ class _Watch:
     """Reads the child's messages until its answer, enforcing the time and memory limits."""
 
     def __init__(self, process: Any, receiver: Connection, limits: SandboxLimits,
-                 path: str) -> None:
+                 subject: str) -> None:
         self.process, self.receiver, self.limits = process, receiver, limits
+        self.subject = subject
         self.stage = DEFAULT_STAGE
         self.started = time.monotonic()
 
@@ -282,7 +333,7 @@ class _Watch:
             if self.receiver.poll(POLL_S):
                 try:
                     message = _received(self.receiver.recv_bytes())
-                except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+                except Exception:  # EOF, or an answer that is not plain data and records
                     return self._died()
                 if isinstance(message, dict) and isinstance(message.get("stage"), str):
                     self.stage = message["stage"]
@@ -297,7 +348,8 @@ class _Watch:
         self.process.join(JOIN_GRACE_S)
         code = self.process.exitcode
         if code is not None and code < 0:
-            return _Ended(None, self.stage, f"crashed on this model ({signal_text(-code)})")
+            return _Ended(None, self.stage,
+                          f"crashed on this {self.subject} ({signal_text(-code)})")
         return _Ended(None, self.stage, f"ended without an answer (exit code {code})")
 
     def _over_limits(self) -> str:

@@ -80,8 +80,30 @@ def _install_excepthook(window: MainWindow, debug: bool) -> None:
     sys.excepthook = hook
 
 
+APP_PACKAGES = ("PySide6", "pyqtgraph")
+APP_EXTRA_HINT = ("edgeprof: the desktop app needs the app extra: "
+                  "pip install 'edge-model-profiler[app]'")
+
+
+def missing_app_packages() -> list[str]:
+    """The app's packages not installed (a board's install has the headless core only)."""
+    from importlib.util import find_spec
+
+    def installed(name: str) -> bool:
+        try:
+            return find_spec(name) is not None
+        except (ImportError, ValueError):  # a broken install counts as none
+            return False
+
+    return [name for name in APP_PACKAGES if not installed(name)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if missing_app_packages():
+        print(f"{APP_EXTRA_HINT} ({', '.join(missing_app_packages())} missing)",
+              file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -75,8 +75,7 @@ class HistoryView(QWidget):
     message = Signal(str)
     error = Signal(str)
 
-    def __init__(self, state: AppState, runner: object = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.theme: Theme = LIGHT

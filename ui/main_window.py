@@ -47,6 +47,7 @@ from ui.welcome import WelcomePage
 
 if TYPE_CHECKING:
     from profiler.records.report import Report
+    from profiler.runtime.devices import DeviceInfo
     from ui.model_view import ReportView
 
 SCREEN_SHARE = 0.85
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
             action.setData(name)
             self.theme_group.addAction(action)
         self.view_menu.addSeparator()
+        self._action(bar.addMenu("&Settings"), "&Targets…", self.show_targets)
         self._action(bar.addMenu("&Help"), "&About Edge Model Profiler", self.show_about)
         self._update_actions()
 
@@ -337,7 +339,7 @@ class MainWindow(QMainWindow):
         self.profile_panel = ProfilePanel(self.state, self.settings, self.runner)
         self.quantize_panel = QuantizePanel(self.state, self.settings, self.runner)
         self.profile_panel.devices_found.connect(self.quantize_panel.set_devices)
-        self.history_view = HistoryView(self.state, self.runner)
+        self.history_view = HistoryView(self.state)
         self.addActions(self.profile_panel.window_actions())
         for panel in (self.profile_panel, self.quantize_panel, self.history_view):
             panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -400,6 +402,40 @@ class MainWindow(QMainWindow):
                                                                           8000))
         dialog.open()
         self.export_dialog = dialog
+
+    def show_targets(self) -> None:
+        """Settings › Targets; saving it (or its Refresh) asks the targets for devices."""
+        from ui.targets_dialog import TargetsDialog
+
+        if getattr(self, "targets_dialog", None) is None:
+            self.targets_dialog = TargetsDialog(self.runner, parent=self)
+            self.targets_dialog.devices_requested.connect(self.refresh_target_devices)
+        self.targets_dialog.reload()
+        self.targets_dialog.open()
+
+    def refresh_target_devices(self) -> None:
+        from ui.targets_dialog import target_devices
+
+        def apply(found: tuple[list[DeviceInfo], list[str]]) -> None:
+            devices, problems = found
+            self.target_devices = devices
+            self._keep_target_devices(self.profile_panel.devices)
+            self.statusBar().showMessage("; ".join(problems) or
+                                         f"{len(devices)} target device(s) found", 8000)
+
+        if not hasattr(self, "target_devices"):  # a later local discovery keeps them too
+            self.profile_panel.devices_found.connect(self._keep_target_devices)
+
+        self.statusBar().showMessage("asking the targets for their devices…")
+        self.runner.start(target_devices, on_done=apply,
+                          on_error=lambda text: self.statusBar().showMessage(text, 8000))
+
+    def _keep_target_devices(self, devices: list[DeviceInfo]) -> None:
+        from ui.targets_dialog import merge_devices
+
+        merged = merge_devices(devices, getattr(self, "target_devices", []))
+        if [d.id for d in merged] != [d.id for d in devices]:
+            self.profile_panel.set_devices(merged)
 
     def show_about(self) -> None:
         from ui.about import AboutDialog

@@ -7,6 +7,7 @@ killed mid-write leaves nothing half-written. Concurrent writers wait (busy_time
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from profiler.errors import ProfilerError
+from profiler.files import NOT_REGULAR, FileRefused, check_regular
 
 SCHEMA_VERSION = 1
 """Stored in PRAGMA user_version; 0 means a new, empty file."""
@@ -23,6 +25,8 @@ BUSY_TIMEOUT_S = 10.0
 LOCK_ATTEMPTS = 3
 """Whole-transaction attempts when SQLite still reports 'locked' after the busy timeout."""
 _RETRY_PAUSE_S = 0.05
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside the database (WAL mode; a rollback journal before it)."""
 
 T = TypeVar("T")
 
@@ -71,6 +75,7 @@ OUR_TABLES = {"reports", "runs", "sqlite_sequence"}
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection for one call on one thread; transactions are explicit (autocommit mode)."""
+    check_files(path)
     connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -81,6 +86,22 @@ def connect(path: Path) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def check_files(path: Path) -> None:
+    """SQLite opens the database and its journal files by itself: each that exists must be a
+    regular file first (a pipe would block it forever, a device would be read without end)."""
+    for candidate in (str(path), *(f"{path}{suffix}" for suffix in COMPANION_SUFFIXES)):
+        if not os.path.lexists(candidate):
+            continue
+        try:
+            check_regular(candidate)
+        except FileRefused as refused:
+            if refused.kind != NOT_REGULAR:  # missing, unreadable: SQLite's own error says it
+                continue
+            raise HistoryError(f"{candidate}: is not a regular file ({refused.file_kind}), so "
+                               "not part of a history; move it aside (rename it) and a new "
+                               "history is started") from None
 
 
 def is_locked(error: sqlite3.Error) -> bool:

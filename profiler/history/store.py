@@ -74,6 +74,8 @@ _ENTRY_TYPES = [(field.name, _KIND_OF_HINT[str(field.type)])
                 for field in dataclasses.fields(HistoryEntry)]
 """Per listed column: the Python types a sound row holds (from HistoryEntry's hints)."""
 MAX_COLUMN_CHARS = 64 * 1024
+_BOUNDED_BODY = "length(reports.body), CASE WHEN length(reports.body) <= ? THEN reports.body END"
+"""The body's size, and the body only when no larger than any report (never fetched whole)."""
 
 
 def _is_int(value: object) -> bool:
@@ -161,13 +163,15 @@ class HistoryStore:
     def get_run(self, run_id: int) -> StoredRun:
         with self._reading() as connection:
             row = connection.execute(
-                f"SELECT {_ENTRY_COLUMNS}, runs.run_index, reports.encoding, reports.body "
+                f"SELECT {_ENTRY_COLUMNS}, runs.run_index, reports.encoding, {_BOUNDED_BODY} "
                 "FROM runs JOIN reports ON reports.id = runs.report_id WHERE runs.id = ?",
-                (run_id,)).fetchone() if connection else None
+                (MAX_REPORT_BYTES, run_id)).fetchone() if connection else None
         if row is None:
             raise self._unknown(run_id)
-        entry, (run_index, encoding, body) = self._entry(row[:-3]), row[-3:]
-        report = decode_report(encoding, body, f"{self.path} (run #{run_id})")
+        entry, (run_index, encoding, body_bytes, body) = self._entry(row[:-4]), row[-4:]
+        source = f"{self.path} (run #{run_id})"
+        _check_body_size(body_bytes, source)
+        report = decode_report(encoding, body, source)
         if not _is_int(run_index) or not 0 <= run_index < len(report.runs):
             raise HistoryError(f"{self.path}: run #{run_id} points past its report's runs; "
                                f"delete it with `edgeprof-cli history delete {run_id}`")
@@ -286,6 +290,12 @@ def run_values(run: Run, report: Report) -> dict[str, Any]:
 
 def encode_report(report: Report) -> bytes:
     return zlib.compress(json.dumps(report.to_dict(), separators=(",", ":")).encode("utf-8"))
+
+
+def _check_body_size(body_bytes: object, source: str) -> None:
+    if isinstance(body_bytes, int) and body_bytes > MAX_REPORT_BYTES:
+        raise HistoryError(f"{source}: stored report is {body_bytes} bytes, more than any "
+                           f"report ({MAX_REPORT_BYTES} bytes at most; damaged); delete the run")
 
 
 def decode_report(encoding: str, body: bytes, source: str) -> Report:

@@ -26,7 +26,7 @@ def model_info(model: ModelGraph) -> ModelInfo:
         path=model.path,
         name=os.path.basename(model.path),
         format=model.format,
-        sha256=file_sha256(model.path),
+        sha256=model.sha256 or file_sha256(model.path),
         file_bytes=model.file_bytes,
         files=list(model.files),
         opsets=dict(model.opsets),

@@ -189,6 +189,8 @@ class ModelGraph:
     metadata: dict[str, str] = field(default_factory=dict)
     input_specs: list[InputSpec] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sha256: str = ""
+    """The model file's digest when the loader read the file whole ('' : not computed)."""
 
     @property
     def cost_domain(self) -> str:

@@ -7,8 +7,10 @@ External data is validated (location inside the model's folder, file long enough
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +37,9 @@ from profiler.sandbox import staged
 
 MAX_ONNX_BYTES = 2**31
 """Protobuf's own limit: a larger .onnx cannot be parsed (weights go to external data)."""
+KEPT_DATA_ELEMENTS = 1024
+"""Tensors up to this size keep their values after validation: ONNX shape inference reads
+shape vectors, axes, pads and scales (a few elements each); larger ones are weights."""
 
 
 def load_onnx(
@@ -45,11 +50,12 @@ def load_onnx(
     """Load an ONNX file into a ModelGraph with every input at a concrete shape;
     ``input_values`` (flat, by input name) seed constant propagation."""
     with staged("ONNX parser"):
-        model = _parse(path)
+        model, sha256 = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
     external_files = _validate_external_data(model, model_dir, path)
     stripped_warning = _check_inline_data(model, path)
     _load_small_external_tensors(model, model_dir, path)
+    _drop_weight_bytes(model)
     initializer_names = {t.name for t in model.graph.initializer}
     specs = resolve_input_shapes(_declared_inputs(model, initializer_names), shape_overrides)
     _fix_input_shapes(model, specs)
@@ -78,14 +84,31 @@ def load_onnx(
         metadata={p.key: p.value for p in model.metadata_props},
         input_specs=specs,
         warnings=warnings,
+        sha256=sha256.hexdigest(),
     )
 
 
-def _parse(path: str) -> onnx.ModelProto:
+class _Sha256:
+    """The SHA-256 of bytes already read, computed on another thread (hashlib lets it run
+    beside the parser and shape inference) instead of reading the file again at the end."""
+
+    def __init__(self, data: bytes) -> None:
+        self._digest = hashlib.sha256()
+        self._thread = threading.Thread(target=self._digest.update, args=(data,), daemon=True)
+        self._thread.start()
+
+    def hexdigest(self) -> str:
+        self._thread.join()
+        return self._digest.hexdigest()
+
+
+def _parse(path: str) -> tuple[onnx.ModelProto, _Sha256]:
+    """The parsed model and the file's digest (being computed)."""
     try:
         data = read_regular(path, MAX_ONNX_BYTES)
         if not data:
             raise ModelLoadError(path, "the file is empty")
+        sha256 = _Sha256(data)
         model = onnx.load_model_from_string(data)
     except FileRefused as refused:
         raise ModelLoadError(path, refused.problem) from None
@@ -93,6 +116,11 @@ def _parse(path: str) -> onnx.ModelProto:
         raise ModelLoadError(
             path, f"not a valid ONNX model (the protobuf does not parse: {_first_line(error)})"
         ) from None
+    _check_parsed(model, path)
+    return model, sha256
+
+
+def _check_parsed(model: onnx.ModelProto, path: str) -> None:
     if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
         raise ModelLoadError(
             path, "not a valid ONNX model (no graph found: the file is truncated or not ONNX)"
@@ -105,23 +133,41 @@ def _parse(path: str) -> onnx.ModelProto:
         raise ModelLoadError(
             path, f"not a valid ONNX model (a {field!r} text is not valid UTF-8: corrupted?)"
         )
-    return model
 
 
 def _non_utf8_field(message: Message) -> str | None:
     """The name of the first text field that is not UTF-8 (protobuf hands those over as
-    bytes, which no name may be); numbers and weight bytes are not visited."""
-    for field, value in message.ListFields():
-        if field.type == FieldDescriptor.TYPE_STRING:
-            texts = value if field.is_repeated else [value]
-            if any(isinstance(text, bytes) for text in texts):
-                return str(field.name)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
-            for item in value if field.is_repeated else [value]:
-                found = _non_utf8_field(item)
-                if found is not None:
-                    return found
+    bytes, which no name may be). Only text and message fields are read: reading a bytes
+    field (weights) would copy it."""
+    texts, messages = _text_and_message_fields(message.DESCRIPTOR)
+    for name, repeated in texts:
+        value = getattr(message, name)
+        if any(isinstance(text, bytes) for text in (value if repeated else [value])):
+            return name
+    for name, repeated in messages:
+        if not repeated and not message.HasField(name):
+            continue
+        value = getattr(message, name)
+        for item in value if repeated else [value]:
+            found = _non_utf8_field(item)
+            if found is not None:
+                return found
     return None
+
+
+_FieldList = list[tuple[str, bool]]
+_FIELDS_BY_TYPE: dict[str, tuple[_FieldList, _FieldList]] = {}
+
+
+def _text_and_message_fields(descriptor: Any) -> tuple[_FieldList, _FieldList]:
+    """(name, repeated) of the text fields and of the message fields of a message type."""
+    known = _FIELDS_BY_TYPE.get(descriptor.full_name)
+    if known is None:
+        def of_type(kind: int) -> _FieldList:
+            return [(f.name, f.is_repeated) for f in descriptor.fields if f.type == kind]
+        known = (of_type(FieldDescriptor.TYPE_STRING), of_type(FieldDescriptor.TYPE_MESSAGE))
+        _FIELDS_BY_TYPE[descriptor.full_name] = known
+    return known
 
 
 def _check_opsets(model: onnx.ModelProto, path: str) -> None:
@@ -196,6 +242,8 @@ def _validate_external_data(model: onnx.ModelProto, model_dir: str, path: str) -
     return {target for target, _ in resolved.values()}
 
 
+_NUMERIC_DATA_FIELDS = ("raw_data", "float_data", "int32_data", "int64_data", "double_data",
+                        "uint64_data")
 _TYPED_DATA_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data",
                       "uint64_data")
 
@@ -216,6 +264,18 @@ def _check_inline_data(model: onnx.ModelProto, path: str) -> str | None:
         return None
     return (f"{len(stripped)} tensor(s) declare a shape but hold no data (weights stripped?), "
             f"e.g. {stripped[0]!r}: sizes are analysed as declared; the model cannot run as is")
+
+
+def _drop_weight_bytes(model: onnx.ModelProto) -> None:
+    """Clear the data of tensors above KEPT_DATA_ELEMENTS once they are validated: the
+    analysis reads values of small tensors only, and every shape inference pass serialises
+    and copies the model, so weights left in would be copied on each pass (a 66 MB model
+    took half a GiB). Dims and dtypes stay: sizes and parameter counts are unchanged."""
+    for tensor in _all_tensors(model.graph):
+        if tensor.data_type == TensorProto.STRING or element_count(tensor) <= KEPT_DATA_ELEMENTS:
+            continue
+        for name in _NUMERIC_DATA_FIELDS:
+            tensor.ClearField(name)
 
 
 def _check_raw_length(tensor: TensorProto, path: str) -> None:

@@ -1,9 +1,10 @@
 """Calibration and evaluation inputs: a folder of images, a .npy/.npz file, or random data.
 
-Images (.jpg .jpeg .png .bmp, sorted by file name) are decoded with Pillow, converted to RGB
-(or to grey for a one-channel input), resized to the input's H x W (bilinear), scaled to
-[0, 1], then normalised per channel as ``(x - mean) / std``. Defaults: the ImageNet statistics
-mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225); a grey input uses the average of each.
+Images (.jpg .jpeg .png .bmp, sorted by file name) are decoded with Pillow in a sandboxed
+child (profiler.quant.image_decode), converted to RGB (or to grey for a one-channel input),
+resized to the input's H x W (bilinear), scaled to [0, 1], then normalised per channel as
+``(x - mean) / std``. Defaults: the ImageNet statistics mean (0.485, 0.456, 0.406), std
+(0.229, 0.224, 0.225); a grey input uses the average of each.
 The layout is NCHW when the input's dim 1 is 1 or 3, else NHWC when its last dim is 1 or 3;
 ``ImageOptions.layout`` overrides it. A batch of B images makes one sample.
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import io
 import json
 import os
 import zipfile
@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from profiler.errors import ProfilerError
-from profiler.files import FileRefused, open_regular
+from profiler.files import FileRefused, check_regular, open_regular
 from profiler.runtime.inputs import InputSpecs, ValueRules, make_inputs
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -42,7 +42,8 @@ RANDOM_LABEL = "random data (indicative only)"
 HASH_CHUNK_BYTES = 1 << 20
 MAX_ARRAY_FILE_BYTES = 16 << 30
 """A .npy/.npz larger than this is refused before it is read (calibration needs far less)."""
-MAX_IMAGE_FILE_BYTES = 256 << 20
+DECODED_BYTES_PER_CHILD = 256 << 20
+"""Decoded pixels one sandboxed child sends back; more batches take more children."""
 
 Sample = dict[str, np.ndarray]
 
@@ -153,19 +154,32 @@ class ImageFolderSource(DataSource):
         return len(self.files) // self.batch
 
     def samples(self, count: int) -> list[Sample]:
+        """Decoded in sandboxed children (profiler.sandbox), at most DECODED_BYTES_PER_CHILD
+        of pixels each: Pillow's decoders are native code reading untrusted files."""
         total = min(count, self.available() or 0)
-        return [{self.input_name: self._batch(index)} for index in range(total)]
+        per_child = max(1, DECODED_BYTES_PER_CHILD // max(1, self._batch_bytes()))
+        batches: list[np.ndarray] = []
+        for first in range(0, total, per_child):
+            batches.extend(self._decoded(range(first, min(total, first + per_child))))
+        return [{self.input_name: batch} for batch in batches]
 
-    def _batch(self, index: int) -> np.ndarray:
-        paths = self.files[index * self.batch:(index + 1) * self.batch]
-        images = np.stack([self._image(path) for path in paths])  # B x H x W x C
-        if self.layout == "NCHW":
-            images = images.transpose(0, 3, 1, 2)
-        return np.ascontiguousarray(images.astype(self.dtype))
+    def _batch_bytes(self) -> int:
+        return self.batch * self.channels * self.height * self.width * np.dtype(self.dtype).itemsize
 
-    def _image(self, path: str) -> np.ndarray:
-        pixels = read_image(path, self.channels, self.width, self.height)
-        return (pixels - self.mean) / self.std
+    def _decoded(self, indices: range) -> list[np.ndarray]:
+        from profiler.errors import ModelLoadError
+        from profiler.quant.image_decode import DecodeRequest, decoded_batches
+        from profiler.sandbox import run_isolated
+
+        request = DecodeRequest(
+            [self.files[i * self.batch:(i + 1) * self.batch] for i in indices], self.channels,
+            self.width, self.height, self.mean.tolist(), self.std.tolist(), self.layout,
+            self.dtype)
+        try:
+            batches = run_isolated(decoded_batches, (request,), self.label, subject="image")
+        except ModelLoadError as error:  # the decoder crashed, hung or ran out of memory
+            raise DataError(str(error)) from None
+        return list(batches)
 
     def _content_fingerprint(self) -> Any:
         stats = [(os.path.basename(p), os.path.getsize(p), os.stat(p).st_mtime_ns)
@@ -306,9 +320,14 @@ def _image_files(folder: str) -> list[str]:
     except OSError as error:
         raise DataError(f"{folder}: cannot list the folder ({error.strerror})") from None
     files = [os.path.join(folder, n) for n in names
-             if n.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, n))]
+             if n.lower().endswith(IMAGE_EXTENSIONS) and not os.path.isdir(os.path.join(folder, n))]
     if not files:
         raise DataError(f"{folder}: no images ({' '.join(IMAGE_EXTENSIONS)}) in the folder")
+    for path in files:  # a pipe or device named like an image is refused now, not skipped
+        try:
+            check_regular(path)
+        except FileRefused as refused:
+            raise DataError(str(refused)) from None
     return files
 
 
@@ -358,19 +377,3 @@ def _channel_stats(options: ImageOptions, channels: int, folder: str,
     if np.any(std <= 0):
         raise DataError(f"{folder}: std values must be positive, got {list(options.std)}")
     return mean, std
-
-
-def read_image(path: str, channels: int, width: int, height: int) -> np.ndarray:
-    """H x W x C float32 in [0, 1]: decoded, converted to RGB or grey, resized (bilinear)."""
-    from PIL import Image, UnidentifiedImageError
-
-    with _open_data_file(path, MAX_IMAGE_FILE_BYTES) as handle:
-        data = handle.read()
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            converted = image.convert("RGB" if channels == 3 else "L")
-            resized = converted.resize((width, height), Image.Resampling.BILINEAR)
-            pixels = np.asarray(resized, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise DataError(f"{path}: cannot read the image ({error})") from None
-    return pixels.reshape(height, width, channels)

@@ -26,7 +26,7 @@ from profiler.bench.profile import (
     input_rules,
     run_failed,
 )
-from profiler.bench.supervisor import CancelToken, ProgressSink, run_job
+from profiler.bench.supervisor import CancelToken, ProgressSink
 from profiler.bench.wire import Failure
 from profiler.errors import ProfilerError, UsageError
 from profiler.quant.build_worker import (
@@ -48,6 +48,8 @@ from profiler.quant.variants import VARIANTS, BuiltVariant, VariantOptions
 from profiler.records.report import Report
 from profiler.records.runs import Run
 from profiler.records.variants import REFERENCE_ID, DataInfo, Variant
+from profiler.remote.runner import measure_job
+from profiler.runtime.devices import split_target
 
 DEFAULT_EVAL_SAMPLES = 32
 DEFAULT_THRESHOLD_DB = 20.0
@@ -87,7 +89,7 @@ class QuantizeOptions:
 
 def default_variants(model_path: str, devices: Sequence[str]) -> list[str]:
     """ONNX Runtime variants when an ort device is chosen, ov-* ones for ov devices."""
-    prefixes = {device.split(":")[0] for device in devices}
+    prefixes = {split_target(device)[1].split(":")[0] for device in devices}
     chosen = list(ONNX_VARIANTS) if "ort" in prefixes and model_family(model_path) == \
         ONNX_FAMILY else []
     return chosen + (list(OV_VARIANTS) if "ov" in prefixes else [])
@@ -95,10 +97,16 @@ def default_variants(model_path: str, devices: Sequence[str]) -> list[str]:
 
 def runs_on(family: str, device: str, cross_runtime: bool = False) -> bool:
     """Whether a model of this family runs on the device (see the module docstring)."""
-    prefix = device.split(":")[0]
+    prefix = split_target(device)[1].split(":")[0]  # 'pi5/ort:cpu' runs what 'ort:cpu' runs
     if family == ONNX_FAMILY:
         return prefix == "ort" or (cross_runtime and prefix == "ov")
     return prefix == "ov"
+
+
+def remote_drift_note(device: str) -> str:
+    local = split_target(device)[1]
+    return (f"drift for {device} was computed on this machine's {local}: the board measures "
+            "speed and memory; its kernels may round differently")
 
 
 def check_variants(variant_ids: Sequence[str]) -> None:
@@ -177,13 +185,15 @@ class QuantizeSession:
         options = replace(self.options.profile, variant=variant, layers=True)
         job = build_jobs(path, [device], self.shapes, options, file_bytes, self.rules,
                          self.options.backend_factory)[0]
-        return run_job(job, self.progress, self.cancel, options.limits, self.options.worker_argv)
+        return measure_job(job, self.progress, self.cancel, options.limits,
+                           self.options.worker_argv)
 
     def _drift_request(self, variant: Variant, device: str, kind: DriftKind) -> DriftRequest:
         settings = self.options.profile.measure_settings()
         settings.backend_factory = self.options.backend_factory or settings.backend_factory
         return DriftRequest(
-            model_path=variant.path, reference_path=self.model_path, device=device,
+            model_path=variant.path, reference_path=self.model_path,
+            device=split_target(device)[1],  # a target's variant: drift on this machine
             variant=variant.id, drift_kind=kind, settings=settings, shapes=dict(self.shapes),
             input_rules=self.rules, data_source=self.evaluation_source,
             data_seed=self.options.seed, image=self.options.image,
@@ -324,6 +334,8 @@ class QuantizeSession:
             self.report.errors.append(f"{_label(variant.id, device)}: drift: {message}")
         else:
             variant.drift[device] = drift
+            if split_target(device)[0]:
+                variant.warnings.append(remote_drift_note(device))
 
     def _reference_ok(self, device: str) -> Run | None:
         run = self.reference_runs.get(device)

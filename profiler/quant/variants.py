@@ -192,10 +192,10 @@ def _checked_model(model_path: str, spec: VariantSpec) -> list[str]:
 
 def model_files(model_path: str) -> list[str]:
     """The model file and the files it needs (an IR's .bin, an ONNX model's external data),
-    as the model loader finds and checks them."""
-    from profiler.model.loader import load_model
+    found by loading it in a sandboxed child (profiler.model.companions)."""
+    from profiler.model.companions import model_files as sandboxed_model_files
 
-    return list(load_model(model_path).files)
+    return sandboxed_model_files(model_path)
 
 
 def _files_sha256(files: list[str]) -> str:

@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from profiler import TOOL_NAME, __version__
 from profiler.errors import ReportError
+from profiler.files import MISSING, NOT_REGULAR, TOO_LARGE, FileRefused, read_regular
 from profiler.records.analysis import StaticAnalysis
 from profiler.records.model import ModelInfo
 from profiler.records.runs import Run
@@ -74,38 +73,27 @@ def load_report(path: str) -> Report:
 
 
 def read_report_bytes(path: str) -> bytes:
+    """The report file's bytes, opened the one way every input file is (profiler.files)."""
     try:
-        _check_regular(path, os.stat(path))  # sockets cannot even be opened: say what it is
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such file") from None
-    except (OSError, ValueError) as error:
-        raise ReportError(f"{path}: cannot be read ({_reason(error)})") from None
-    try:
-        _check_regular(path, os.fstat(descriptor))  # it may have changed since
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(MAX_REPORT_BYTES + 1)
-    except OSError as error:
-        raise ReportError(f"{path}: cannot be read ({_reason(error)})") from None
-    finally:
-        os.close(descriptor)
-    if len(data) > MAX_REPORT_BYTES:  # it grew while being read
-        raise ReportError(_too_large(path, len(data)))
-    return data
+        return read_regular(path, MAX_REPORT_BYTES)
+    except FileRefused as refused:
+        raise ReportError(_refused_text(path, refused)) from None
+    except OSError as error:  # the read itself failed (an I/O error on the disk)
+        raise ReportError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
-def _check_regular(path: str, info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        raise ReportError(f"{path}: is not a regular file (a folder, pipe, device or socket); "
-                          "give the report JSON file itself")
-    if info.st_size > MAX_REPORT_BYTES:
-        raise ReportError(_too_large(path, info.st_size))
+def _refused_text(path: str, refused: FileRefused) -> str:
+    if refused.kind == MISSING:
+        return f"{path}: no such file"
+    if refused.kind == NOT_REGULAR:
+        return (f"{path}: is not a regular file ({refused.file_kind or 'a pipe or device'}); "
+                "give the report JSON file itself")
+    if refused.kind == TOO_LARGE:
+        return _too_large(path, refused.size_bytes)
+    return f"{path}: {refused.problem}"
 
 
 def _too_large(path: str, size_bytes: int) -> str:
     return (f"{path}: {size_bytes} bytes, larger than any report ({MAX_REPORT_BYTES} bytes at "
             "most); give a report JSON written by edgeprof")
 
-
-def _reason(error: BaseException) -> str:
-    return (error.strerror if isinstance(error, OSError) else None) or str(error)

@@ -50,10 +50,10 @@ def file_sha256(path: str) -> str:
 
 def model_bundle(model_path: str, companions: Sequence[str] | None = None) -> list[BundleFile]:
     """The model file first, then its companions (found by the model loader when not given)."""
-    if companions is None:
-        from profiler.model.loader import load_model
+    if companions is None:  # found by loading the model in a sandboxed child
+        from profiler.model.companions import model_files
 
-        companions = [f for f in load_model(model_path).files
+        companions = [f for f in model_files(model_path)
                       if os.path.realpath(f) != os.path.realpath(model_path)]
     folder = os.path.dirname(os.path.abspath(model_path))
     return [BundleFile(path, os.path.relpath(os.path.abspath(path), folder).replace(os.sep, "/"),

@@ -14,6 +14,17 @@ ever passes through this program. The options we add:
   cable pulled) is noticed within about 15 s instead of TCP's minutes;
 - ``ConnectTimeout``: an unreachable host fails in seconds.
 
+No connection sharing (OpenSSH ControlMaster): every command opens its own connection.
+Sharing would cut the start of a remote run (benchmarks/remote_overhead.py on the loopback:
+one ``ssh board true`` 370-500 ms, over a shared connection 135-220 ms; a run opens two, a cache
+lookup and the worker, so about 0.5 s of a 3 s run), but the worker's life is tied to its
+connection: when the host stops a run (cancel, timeout, a killed CLI), ending the ssh client
+ends the board's session process, and the worker ends with it (profiler.remote.board_worker).
+Through a shared connection the session process lives on with the master, so a cancelled
+worker would keep running until its next write; the master would also outlive the command
+(ControlPersist) and one cut master would fail every run sharing it. Measurement time dwarfs
+the half second; a board left busy would falsify the next measurement.
+
 The remote command is one string built with ``shlex.join`` (ssh hands it to the login shell
 there), so arguments with spaces or quotes arrive intact. Failures become one plain sentence
 (``RemoteError``): host key unknown or changed, connection refused, dropped, Python missing,
@@ -93,8 +104,9 @@ def python_argv(target: Target, *args: str) -> list[str]:
 
 def worker_argv(target: Target) -> list[str]:
     """The local command that runs a worker on the target: ssh carries the worker protocol's
-    lines on its stdin/stdout, so the supervisor drives it as it drives a local worker."""
-    return ssh_argv(target, [target.python, "-m", "profiler.bench.worker"])
+    lines on its stdin/stdout, so the supervisor drives it as it drives a local worker. The
+    board runs it under a guard that ends it with its connection (profiler.remote.board_worker)."""
+    return ssh_argv(target, [target.python, "-m", "profiler.remote.board_worker"])
 
 
 # the endpoint ssh will use (for messages) ---------------------------------------------------

@@ -659,6 +659,21 @@ def report_link_to_urandom(folder: Path) -> Made:
     return str(folder / "random.json"), "is not a regular file"
 
 
+def report_link_to_fifo(folder: Path) -> Made:
+    """A link named like a report, to a named pipe beside it: the link is followed, the pipe
+    refused without blocking."""
+    os.mkfifo(folder / "pipe")
+    os.symlink(folder / "pipe", folder / "linked.json")
+    return str(folder / "linked.json"), "is not a regular file (a pipe)"
+
+
+def report_link_to_zero(folder: Path) -> Made:
+    """An endless device behind a relative link chain: refused before any read."""
+    os.symlink("/dev/zero", folder / "zero")
+    os.symlink("zero", folder / "chain.json")
+    return str(folder / "chain.json"), "is not a regular file (a device)"
+
+
 def report_directory(folder: Path) -> Made:
     (folder / "folder.json").mkdir()
     return str(folder / "folder.json"), "is not a regular file"
@@ -737,4 +752,6 @@ CASES: dict[str, Case] = {
     "report_fifo": Case(report_fifo, ERROR, "report"),
     "report_link_to_urandom": Case(report_link_to_urandom, ERROR, "report"),
     "report_directory": Case(report_directory, ERROR, "report"),
+    "report_link_to_fifo": Case(report_link_to_fifo, ERROR, "report"),
+    "report_link_to_zero": Case(report_link_to_zero, ERROR, "report"),
 }

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from profiler.remote.targets import Target
 from tests.conftest import REPO_ROOT
 
@@ -59,19 +61,40 @@ def _keygen(path: Path) -> str:
     return (path.with_suffix(".pub")).read_text().strip()
 
 
-def make_board_python(folder: Path, working: bool = True) -> Path:
-    """A venv whose Python runs this checkout (``working``), or one without it."""
+def make_board_python(folder: Path, working: bool = True, sitecustomize: str = "") -> Path:
+    """A venv whose Python runs this checkout (``working``), or one without it.
+    ``sitecustomize``: Python run at its start-up, after the paths are set (a board with an
+    older protocol, or without a runtime; see ``PATCH_PROTOCOL`` and ``HIDE_MODULE``)."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True,
                    capture_output=True)
     python = folder / "bin" / "python"
-    if working:
+    if working or sitecustomize:
         purelib = subprocess.run([str(python), "-c", "import sysconfig; "
                                   "print(sysconfig.get_paths()['purelib'])"],
                                  check=True, capture_output=True, text=True).stdout.strip()
+    if working:
         ours = site.getsitepackages()[0]
         Path(purelib, "edgeprof-checkout.pth").write_text(
             f"{REPO_ROOT}\nimport site; site.addsitedir({ours!r})\n")
+    if sitecustomize:
+        Path(purelib, "sitecustomize.py").write_text(sitecustomize)
     return python
+
+
+PATCH_PROTOCOL = "import profiler.bench.wire as wire\nwire.PROTOCOL_VERSION = {version}\n"
+"""A board speaking another worker protocol: ``PATCH_PROTOCOL.format(version=99)``."""
+HIDE_MODULE = "import sys\nsys.modules[{name!r}] = None  # import {name} fails here\n"
+"""A board without a runtime: ``HIDE_MODULE.format(name="onnxruntime")``."""
+
+
+def board_processes(board: Path) -> list[psutil.Process]:
+    """Processes running a Python of the board venv ``board`` (pgrep by the venv's path)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if cmdline and cmdline[0].startswith(str(board)):
+            found.append(process)
+    return found
 
 
 class SshdRig:
@@ -135,6 +158,19 @@ class SshdRig:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"sshd did not listen within {START_TIMEOUT_S} s")
+
+    def drop_connections(self) -> int:
+        """Kill the sshd processes serving the open connections (as a crash or a cut link
+        would end them); the listener stays. Returns how many were killed."""
+        if self.process is None:
+            return 0
+        sessions = psutil.Process(self.process.pid).children(recursive=False)
+        for session in sessions:
+            try:
+                session.kill()
+            except psutil.NoSuchProcess:
+                continue
+        return len(sessions)
 
     def stop(self) -> None:
         """Stop the server we started (by its own process id) and wait for it."""

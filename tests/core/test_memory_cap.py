@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
+from profiler import processes
 from profiler.bench.profile import profile_jobs
 from profiler.bench.protocol import MeasureRequest, StopRule, measure_request
 from profiler.bench.supervisor import Limits, parse_memory_limit, run_job
@@ -95,10 +96,7 @@ def test_memory_limit_sizes() -> None:
 
 
 def test_default_limit_is_a_share_of_the_available_ram(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Memory:
-        available = 10 * 1024**3
-
-    monkeypatch.setattr(psutil, "virtual_memory", Memory)
+    monkeypatch.setattr(processes, "available_memory_bytes", lambda: 10 * 1024**3)
     assert DEFAULT_MEMORY_SHARE == 0.8
     assert Limits().memory_limit_bytes == 8 * 1024**3
 
