@@ -108,7 +108,16 @@ def test_cancel_stops_a_slow_run_quickly(qtbot, make_window, tmp_path) -> None:
     run = panel.last_report.runs[0]
     assert run.error is not None and run.error.message.startswith("cancelled while compiling")
     assert panel.status_text("fake:hang-compile").startswith("error: cancelled")
-    assert psutil.Process().children(recursive=True) == []
+    assert measurement_processes() == []
+
+
+def measurement_processes() -> list[psutil.Process]:
+    """Child processes other than the sandbox's long-lived parser fork server (and its
+    resource tracker), which the app starts once and keeps for every file it opens."""
+    def helper(process: psutil.Process) -> bool:
+        command = " ".join(process.cmdline())
+        return "multiprocessing.forkserver" in command or "resource_tracker" in command
+    return [p for p in psutil.Process().children(recursive=True) if not helper(p)]
 
 
 def test_a_crashing_device_shows_its_error_and_the_other_finishes(qtbot, make_window,
