@@ -30,9 +30,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from profiler.errors import ProfilerError
+from profiler.errors import ProfilerError, UsageError
 from profiler.files import FileRefused, check_regular, open_regular
-from profiler.runtime.inputs import InputSpecs, ValueRules, make_inputs
+from profiler.runtime.inputs import InputSpecs, ValueRules, check_npz_sizes, make_inputs
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -277,7 +277,10 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
     try:
         with _open_data_file(path, MAX_ARRAY_FILE_BYTES) as handle, np.load(
                 handle, allow_pickle=False) as archive:
+            check_npz_sizes(archive, path)
             return {key: archive[key] for key in archive.files}
+    except UsageError as error:
+        raise DataError(str(error)) from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: not a readable .npz archive ({error})") from None
 

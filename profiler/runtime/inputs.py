@@ -7,9 +7,11 @@ integers in [low, high), floats uniform in [low, high)).
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -118,9 +120,32 @@ def _read_npy(specs: InputSpecs, source: str) -> dict[str, np.ndarray]:
         raise UsageError(f"{source}: not a readable .npy array ({error})") from None
 
 
+MAX_DECLARED_ARRAY_BYTES = 8 << 30
+"""The arrays of one .npz may declare at most this much in total: numpy allocates a member's
+declared shape before inflating it, so a few kilobytes could otherwise claim gigabytes."""
+
+
+def check_npz_sizes(archive: Any, source: str, max_bytes: int = MAX_DECLARED_ARRAY_BYTES) -> None:
+    """Refuse a .npz (an open ``np.load`` archive) whose members declare more than
+    ``max_bytes`` in total, reading only each member's .npy header."""
+    declared = 0
+    for info in archive.zip.infolist():
+        with archive.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = header(member, max_header_size=10_000)
+        declared += math.prod(shape) * dtype.itemsize
+        if declared > max_bytes:
+            raise UsageError(
+                f"{source}: its arrays declare {declared / 2**30:.1f} GiB (more than "
+                f"{max_bytes / 2**30:.0f} GiB); refused before reading")
+
+
 def _read_npz(specs: InputSpecs, source: str) -> dict[str, np.ndarray]:
     try:
         with np.load(source, allow_pickle=False) as archive:
+            check_npz_sizes(archive, source)
             arrays = {key: archive[key] for key in archive.files}
     except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise UsageError(f"{source}: not a readable .npz archive ({error})") from None

@@ -171,7 +171,8 @@ def test_a_decoder_crash_costs_the_child_only(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _images(tmp_path / "imgs")
     source = open_data(NCHW, str(folder))
-    monkeypatch.setattr(image_decode, "read_image", crash_reading)  # the forked child has it
+    monkeypatch.setattr(sandbox, "_start_method", lambda: "fork")  # so the child has the patch
+    monkeypatch.setattr(image_decode, "read_image", crash_reading)
     with pytest.raises(DataError) as caught:
         source.samples(2)
     assert str(caught.value).startswith(
@@ -237,3 +238,29 @@ def test_model_files_of_a_crashing_model_is_one_line(tmp_path: Path) -> None:
     path, expected = corpus.onnx_shape_inference_crash(tmp_path)
     with pytest.raises(ModelLoadError, match=expected):
         model_files(path)
+
+
+def test_an_npz_whose_arrays_declare_gigabytes_is_refused_before_reading(tmp_path) -> None:
+    """A few kilobytes of compressed zeros that declare 16 GiB: numpy would allocate the
+    declared shape before inflating it."""
+    import zipfile as zf
+
+    import numpy as np
+    import pytest
+
+    from profiler.errors import UsageError
+    from profiler.quant.data import DataError, open_data
+    from profiler.runtime.inputs import file_inputs
+
+    path = tmp_path / "bomb.npz"
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1,), np.float32))
+    header["shape"] = (1 << 32,)
+    with zf.ZipFile(path, "w", compression=zf.ZIP_DEFLATED) as archive, \
+            archive.open("x.npy", "w") as member:
+        np.lib.format.write_array_header_1_0(member, header)
+        member.write(b"\0" * 4096)
+    with pytest.raises(UsageError, match=r"declare 16\.0 GiB"):
+        file_inputs([("x", "float32", [1 << 32])], str(path))
+    with pytest.raises(DataError, match="refused before reading"):
+        source = open_data([("x", "float32", [1, 4])], str(path))
+        source.samples(1)
