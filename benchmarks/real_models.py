@@ -35,11 +35,13 @@ from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from profiler.units import si  # noqa: E402  (after the path: the benchmark runs from a checkout)
+
 ANALYZE_TIMEOUT_S = 120
 PROFILE_TIMEOUT_S = 240
 QUANTIZE_TIMEOUT_S = 240
 REASON_CHARS = 60
-GIGA = 1e9
 # Keys of a tensor spec that describe the tensor itself, not how its data was made.
 SPEC_KEYS = {"name", "dtype", "shape", "declared_shape"}
 
@@ -126,12 +128,12 @@ def analyze_cells(step: Step) -> dict[str, str]:
     analysis = (step.report or {}).get("analysis")
     if not analysis:
         reason = short(step.failure or "; ".join((step.report or {}).get("errors", [])))
-        return {"GMACs": f"FAIL {reason}", "unk": "-", "unsup": "-"}
+        return {"MACs": f"FAIL {reason}", "unk": "-", "unsup": "-"}
     totals = analysis.get("totals", {})
     unsupported = analysis.get("unsupported_ops", {}) or {}
     unsup = sum(unsupported.values())
     unsup_text = f"{unsup} ({','.join(sorted(unsupported))})" if unsup else "0"
-    return {"GMACs": f"{totals.get('macs', 0) / GIGA:.3f}",
+    return {"MACs": si(float(totals.get("macs", 0))),
             "unk": str(len(analysis.get("unknown_shape_nodes", []) or [])),
             "unsup": short(unsup_text)}
 
@@ -253,7 +255,7 @@ def bench_model(entry: Any, model_path: Path, out: Path, args: argparse.Namespac
     return row
 
 
-COLUMNS = ("model", "family", "format", "GMACs", "unk", "unsup", "ov:CPU", "ort:cpu",
+COLUMNS = ("model", "family", "format", "MACs", "unk", "unsup", "ov:CPU", "ort:cpu",
            "cov ov:CPU", "cov ort:cpu", "quantize", "inputs")
 
 
@@ -280,7 +282,7 @@ def format_text(rows: list[Row]) -> str:
 
 def missing_row(entry: Any) -> Row:
     row = Row(entry.name, entry.family, entry.format)
-    row.cells["GMACs"] = "not fetched: run scripts/fetch_corpus.py"
+    row.cells["MACs"] = "not fetched: run scripts/fetch_corpus.py"
     return row
 
 

@@ -123,7 +123,7 @@ def test_table_cells_read_runs_errors_and_coverage() -> None:
 def test_a_crashed_step_becomes_its_reason() -> None:
     step = real_models.Step(failure="timeout after 240 s")
     assert real_models.run_status(None, step) == "FAIL timeout after 240 s"
-    assert real_models.analyze_cells(step)["GMACs"] == "FAIL timeout after 240 s"
+    assert real_models.analyze_cells(step)["MACs"] == "FAIL timeout after 240 s"
 
 
 def test_quantize_cell_shows_variant_latency_and_drift() -> None:
