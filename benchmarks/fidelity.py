@@ -183,11 +183,16 @@ def benchmark_app_median(subject: Subject, threads: int, seconds: int,
     return Theirs(float(median.group(1)), float(minimum.group(1)))
 
 
-def ours(subject: Subject, device: str, threads: int, workdir: Path) -> Ours:
+def ours(subject: Subject, device: str, threads: int, workdir: Path,
+         duration_s: int | None = None) -> Ours:
+    """``duration_s``: time the loop for that long, like benchmark_app's -t (default: our
+    adaptive stop)."""
     out = workdir / f"ours_{device.replace(':', '_')}.json"
     command = [sys.executable, "-m", "profiler", "profile", str(subject.path), "--device", device,
                "--threads", str(threads), "--no-layers", "--no-history",
                "--input", str(subject.npz), "-o", str(out)]
+    if duration_s:
+        command += ["--duration", str(duration_s)]
     for name, dims in subject.shapes.items():
         command += ["--shape", f"{name}={'x'.join(str(d) for d in dims) or 'scalar'}"]
     if device.startswith("ov:"):
@@ -251,7 +256,8 @@ def measure_openvino(subject: Subject, args: argparse.Namespace, workdir: Path,
 
     def our() -> Ours:
         _say(subject.name, "edgeprof-cli profile --device ov:CPU")
-        return ours(subject, "ov:CPU", args.threads, workdir)
+        return ours(subject, "ov:CPU", args.threads, workdir,
+                    args.seconds if args.same_duration else None)
 
     if ours_first:
         first = our()
@@ -262,7 +268,8 @@ def measure_openvino(subject: Subject, args: argparse.Namespace, workdir: Path,
 
 def measure_onnxruntime(subject: Subject, args: argparse.Namespace, workdir: Path) -> Pair:
     _say(subject.name, "edgeprof-cli profile --device ort:cpu")
-    our = ours(subject, "ort:cpu", args.threads, workdir)
+    our = ours(subject, "ort:cpu", args.threads, workdir,
+               args.seconds if args.same_duration else None)
     _say(subject.name, f"bare InferenceSession.run x {our.count}")
     return our, bare_onnxruntime_median(subject, args.threads, our.count)
 
@@ -347,6 +354,9 @@ def parse_arguments() -> argparse.Namespace:
                         help="inference threads on both sides (default 1: steadier on a "
                              "shared machine)")
     parser.add_argument("--seconds", type=int, default=20, help="benchmark_app -t (default 20)")
+    parser.add_argument("--same-duration", action="store_true",
+                        help="time our loop for --seconds too (like-for-like with benchmark_app's "
+                             "-t) instead of our adaptive stop")
     parser.add_argument("--long", action="store_true",
                         help="also the adaptive-stop check against a 60 s benchmark_app run")
     parser.add_argument("--repeat", type=int, default=1,
