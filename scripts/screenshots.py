@@ -2,8 +2,10 @@
 
 For each size this starts an X server (Xvfb) with a screen of that size and runs the app in a
 child process that opens the bundled sample model and a saved report with runs, fills the
-screen with the window and grabs it (QWidget.grab) into docs/screenshots/. Needs Xvfb
-(apt-get install xvfb). Usage:
+screen with the window and grabs it (QWidget.grab) into docs/screenshots/. At 1280x800 and
+1920x1080 it also profiles the sample twice on ov:CPU from the Profile panel (adaptive, a
+short time cap) and grabs the workspace: the Runs pane with both runs, the note that FP32
+was measured again and the warnings strip. Needs Xvfb (apt-get install xvfb). Usage:
 
     python scripts/screenshots.py [--report RUNS.json] [--out docs/screenshots]
 
@@ -26,6 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "resources" / "sample" / "mobilenetv2.onnx"
 SIZES = ((1024, 700), (1280, 800), (1920, 1080))
 THEMES = ("light", "dark")
+WORKSPACE_SIZES = ((1280, 800), (1920, 1080))
+WORKSPACE_MAX_TIME_S = 2
+"""A short cap: on a busy machine the run stops at it, and the strip says so."""
 DISPLAY_NUMBER = 91
 
 
@@ -56,7 +61,9 @@ def _start_xvfb(width: int, height: int) -> tuple[subprocess.Popen[bytes], str]:
 def capture_size(width: int, height: int, report: str, out: str) -> None:
     server, display = _start_xvfb(width, height)
     try:
-        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        history = tempfile.mkdtemp()  # the workspace's runs stay out of the user's history
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
+               "EDGEPROF_DATA_DIR": history}
         subprocess.run([sys.executable, __file__, "--report", report,
                         "--driver", str(width), str(height), out], env=env, check=True,
                        cwd=REPO, timeout=300)
@@ -94,7 +101,35 @@ def drive(width: int, height: int, report: str, out: str) -> None:
             window.grab().save(str(target))
             print(f"wrote {target}")
         window.close_current_tab()
+    if (width, height) in WORKSPACE_SIZES:
+        capture_workspace(app, window, f"{width}x{height}", out)
     window.close()
+
+
+def capture_workspace(app: object, window: object, size: str, out: str) -> None:
+    """Profile the sample twice on ov:CPU, then grab the window in each theme."""
+    window.open_paths([str(SAMPLE)])  # type: ignore[attr-defined]
+    _wait(app, lambda: window.tabs.count() > 0 and window.loader.pending == 0)  # type: ignore
+    panel = window.profile_panel  # type: ignore[attr-defined]
+    _wait(app, lambda: bool(panel.devices))
+    panel.check_devices(["ov:CPU"])
+    panel.stop_rule.setCurrentText("adaptive")
+    panel.max_time.setValue(WORKSPACE_MAX_TIME_S)
+    finished: list[object] = []
+    panel.run_finished.connect(finished.append)
+    for count in (1, 2):
+        panel.run()
+        _wait(app, lambda: len(finished) >= count, seconds=240.0)  # noqa: B023 - waits here
+    doc = window.state.current()  # type: ignore[attr-defined]
+    strip = window.workspace.strip(doc.id) if doc else None  # type: ignore[attr-defined]
+    if strip is not None:  # the full list where the screen has room for it
+        strip.set_expanded(size.endswith("1080"))
+    for theme in THEMES:
+        window.set_theme(theme)  # type: ignore[attr-defined]
+        _wait(app, lambda: False, seconds=0.6)
+        target = Path(out) / f"workspace-{size}-{theme}.png"
+        window.grab().save(str(target))  # type: ignore[attr-defined]
+        print(f"wrote {target}")
 
 
 def _wait(app: object, done: object, seconds: float = 60.0) -> None:

@@ -36,3 +36,16 @@ def process_gone(pid: int, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def leftover_children() -> list[psutil.Process]:
+    """This process's descendants, less the sandbox's fork server and its resource tracker:
+    a process with threads starts those once and keeps them for every file it parses."""
+    def sandbox_helper(child: psutil.Process) -> bool:
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.Error:  # gone meanwhile
+            return True
+        return "multiprocessing.forkserver" in command or "resource_tracker" in command
+    return [child for child in psutil.Process().children(recursive=True)
+            if not sandbox_helper(child)]

@@ -34,6 +34,7 @@ from ui.theme import LIGHT, Theme
 if TYPE_CHECKING:
     from profiler.history.store import HistoryEntry
     from profiler.report.compare import Comparison
+    from ui.loader import Document
 
 HEADERS = ["id", "finished (UTC)", "model", "device", "variant", "precision", "p50 ms", "error"]
 LIST_LIMIT = 500
@@ -221,8 +222,22 @@ class HistoryView(QWidget):
                                 "both sides" + (f"; {value.model_note}" if value.model_note
                                                 else ""))
         else:
-            self.state.set_current(self.state.open(value))
+            self._open_document(value)
+
+    def _open_document(self, document: Document) -> None:
+        """A saved run joins the open document of the same model (by content) as a history
+        run; otherwise it opens in a tab of its own."""
+        from ui.workspace_data import HISTORY
+
+        model = document.report.model
+        doc = self.state.find_sha256(model.sha256 if model else "")
+        if doc is None:
+            self.state.set_current(self.state.open(document, HISTORY))
             self.status.setText("Opened the run's report in a tab")
+            return
+        self.state.add_runs(doc.id, document.report, source=HISTORY)
+        self.state.set_current(doc.id)
+        self.status.setText(f"Added the run to the runs of {doc.name}")
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme

@@ -7,7 +7,8 @@ GUI thread together with :class:`ui.report_data.ReportData`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 from profiler.units import si, size_bytes
@@ -29,6 +30,34 @@ class ColumnSpec:
     """Header tooltip."""
     title: str = ""
     """What the header shows when it differs from ``header`` (two lines for run columns)."""
+    widest: str | None = None
+    """The longest cell text (by characters): the table sizes the column from it alone, so
+    opening a large model measures no cells on the GUI thread. Set by ``build_columns``."""
+
+
+NUMBER_SAMPLE_ROWS = 200
+"""Numeric cells differ little in length: these first rows plus the extremes stand for all."""
+
+
+def widest_text(column: ColumnSpec) -> str:
+    """The display text with the most characters; text columns read every value (len is
+    cheap), numeric ones format a sample, the largest and the smallest value."""
+    values = column.values
+    if column.numeric:
+        present = [v for v in values if v is not None]
+        sample = [*islice(values, NUMBER_SAMPLE_ROWS)]
+        if present:
+            sample += [max(present), min(present)]
+        texts = [column.display(value) for value in sample]
+    else:
+        longest = max((v for v in values if v is not None), key=lambda v: len(str(v)),
+                      default=None)
+        texts = [column.display(longest)] if longest is not None else []
+    return max(texts, key=len, default="")
+
+
+def with_widest(columns: list[ColumnSpec]) -> list[ColumnSpec]:
+    return [replace(column, widest=widest_text(column)) for column in columns]
 
 
 def _dash(format_value: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -108,5 +137,5 @@ def build_columns(data: ReportData) -> list[ColumnSpec]:
         times += run_times
         kernels += run_kernels
     split = [c.header for c in static].index("Output shape") + 1
-    return [*static[:split], *times, *static[split:], *_subgraph_columns(data), *kernels,
-            ColumnSpec("Note", [r.note for r in data.rows], exact=str)]
+    return with_widest([*static[:split], *times, *static[split:], *_subgraph_columns(data),
+                        *kernels, ColumnSpec("Note", [r.note for r in data.rows], exact=str)])

@@ -31,10 +31,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.layer_columns import PROBLEM_STATUSES, ColumnSpec
+from ui.layer_columns import PROBLEM_STATUSES, ColumnSpec, widest_text
 from ui.report_data import ReportData
 
 LAYER_INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
+# plain ints: comparing against Qt's enum members costs a microsecond each, per cell and role
+DISPLAY_ROLE = int(Qt.ItemDataRole.DisplayRole)
+ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
+TOOLTIP_ROLE = int(Qt.ItemDataRole.ToolTipRole)
+FOREGROUND_ROLE = int(Qt.ItemDataRole.ForegroundRole)
+FILTER_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+"""ACCEPTED where the layer passes the filter (what the proxy's pattern matches)."""
+ACCEPTED, REJECTED, ACCEPTED_PATTERN = "1", "0", "^1$"
+ANSWERED_ROLES = frozenset({DISPLAY_ROLE, ALIGNMENT_ROLE, TOOLTIP_ROLE, FOREGROUND_ROLE,
+                            int(LAYER_INDEX_ROLE), FILTER_ROLE})
 Index = QModelIndex | QPersistentModelIndex
 ALIGN_NUMBER = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 ALIGN_TEXT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -43,6 +53,8 @@ MAX_NAME_WIDTH_PX = 240
 tooltip. Wider would leave room for only two or three columns in a half-window table."""
 MAX_TEXT_WIDTH_PX = 180
 MAX_NUMBER_WIDTH_PX = 140
+CELL_PADDING_PX = 14
+"""A cell's margins and grid line around its text."""
 ASCENDING_FIRST = ("#",)
 """Numeric columns whose first click sorts ascending (execution order); the others sort
 largest first, which is what a user looks for."""
@@ -59,6 +71,8 @@ class LayerTableModel(QAbstractTableModel):
         self.row_of: list[int] = []
         self.status_column = -1
         self.warn_colour = QColor("#9a6700")
+        self.accepted: set[int] | None = None
+        """Layers the filter lets through (None: all); set by the proxy."""
 
     def set_columns(self, columns: list[ColumnSpec], layer_count: int) -> None:
         self.beginResetModel()
@@ -77,18 +91,23 @@ class LayerTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # Painting asks for about ten roles per cell; the ones not answered return first.
+        if role not in ANSWERED_ROLES:
+            return None
         column = self.columns[index.column()]
         layer = self.order[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY_ROLE:
             return column.display(column.values[layer])
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == ALIGNMENT_ROLE:
             return ALIGN_NUMBER if column.numeric else ALIGN_TEXT
-        if role == Qt.ItemDataRole.ToolTipRole and column.exact is not None:
+        if role == TOOLTIP_ROLE and column.exact is not None:
             value = column.values[layer]
             return column.exact(value) if value not in (None, "") else None
         if role == LAYER_INDEX_ROLE:
             return layer
-        if (role == Qt.ItemDataRole.ForegroundRole and index.column() == self.status_column
+        if role == FILTER_ROLE:
+            return ACCEPTED if self.accepted is None or layer in self.accepted else REJECTED
+        if (role == FOREGROUND_ROLE and index.column() == self.status_column
                 and column.values[layer] in PROBLEM_STATUSES):
             return self.warn_colour
         return None
@@ -111,10 +130,12 @@ class LayerTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
             return
+        new_order = sorted_layers(self.columns[column], self.layer_count,
+                                  order == Qt.SortOrder.DescendingOrder)
+        if new_order == self.order:  # e.g. '#' ascending after a reset: nothing to re-map
+            return
         self.layoutAboutToBeChanged.emit()
-        old_order = self.order
-        self.order = sorted_layers(self.columns[column], self.layer_count,
-                                   order == Qt.SortOrder.DescendingOrder)
+        old_order, self.order = self.order, new_order
         self.row_of = [0] * self.layer_count
         for row, layer in enumerate(self.order):
             self.row_of[layer] = row
@@ -158,21 +179,33 @@ class LayerFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.op_type = ""
         self.search = ""
-        self._accepted: set[int] | None = None
         self._data: ReportData | None = None
+        self.setFilterRole(FILTER_ROLE)
 
     def set_report_data(self, data: ReportData) -> None:
+        """New layers, before the source model's reset (which re-maps every row)."""
         self._data = data
-        self._refilter()
+        self._apply(self._accepted_layers(), refilter=False)
 
     def set_filter(self, op_type: str, search: str) -> None:
+        if (op_type, search.strip()) == (self.op_type, self.search):
+            return
         self.op_type, self.search = op_type, search.strip()
-        self._refilter()
+        self._apply(self._accepted_layers(), refilter=True)
 
-    def _refilter(self) -> None:
-        self.beginFilterChange()
-        self._accepted = self._accepted_layers()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+    def _apply(self, accepted: set[int] | None, refilter: bool) -> None:
+        """Qt's own filter on the source's FILTER_ROLE: with no filter the pattern is empty
+        and Qt accepts every row without calling into Python (a Python filterAcceptsRow
+        costs a call per row on every reset and sort)."""
+        model = self.sourceModel()
+        assert isinstance(model, LayerTableModel)
+        model.accepted = accepted
+        pattern = "" if accepted is None else ACCEPTED_PATTERN
+        if self.filterRegularExpression().pattern() != pattern:
+            self.setFilterRegularExpression(pattern)  # refilters
+        elif refilter:
+            self.beginFilterChange()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def _accepted_layers(self) -> set[int] | None:
         if self._data is None or not (self.op_type or self.search):
@@ -181,13 +214,6 @@ class LayerFilterProxy(QSortFilterProxyModel):
         return {i for i, layer in enumerate(self._data.layers)
                 if (not self.op_type or layer.op_type == self.op_type)
                 and needle in layer.name.casefold()}
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if self._accepted is None:
-            return True
-        model = self.sourceModel()
-        assert isinstance(model, LayerTableModel)
-        return model.order[source_row] in self._accepted
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         model = self.sourceModel()
@@ -259,8 +285,8 @@ class LayerTable(QWidget):
         header = self.view.horizontalHeader()
         sort_header = self._header_text(header.sortIndicatorSection())
         sort_order = header.sortIndicatorOrder()
-        self.model.set_columns(columns, len(data.layers))
         self.proxy.set_report_data(data)
+        self.model.set_columns(columns, len(data.layers))
         self._fill_op_filter(data)
         self._restore_sort(sort_header, sort_order)
         self._size_columns()
@@ -292,14 +318,16 @@ class LayerTable(QWidget):
         self._filter_changed()
 
     def _size_columns(self) -> None:
-        """Fit visible rows once (Qt measures only what is on screen); cap text columns, whose
-        cells elide in the middle and show the whole value as a tooltip."""
-        self.view.resizeColumnsToContents()
+        """Widths from each column's widest text (found off the GUI thread) and its header,
+        measured once per column: Qt's resizeColumnsToContents would ask for every visible
+        cell. Text columns are capped; their cells elide in the middle, tooltips show all."""
+        metrics = self.view.fontMetrics()
         for section, column in enumerate(self.model.columns):
-            width = self.view.columnWidth(section)
-            header_width = max(self.view.fontMetrics().horizontalAdvance(line)
+            widest = column.widest if column.widest is not None else widest_text(column)
+            cell_width = metrics.horizontalAdvance(widest) + CELL_PADDING_PX
+            header_width = max(metrics.horizontalAdvance(line)
                                for line in (column.title or column.header).splitlines()) + 24
-            self.view.setColumnWidth(section, min(max(width, header_width),
+            self.view.setColumnWidth(section, min(max(cell_width, header_width),
                                                   column_limit_px(column)))
 
     def _filter_changed(self) -> None:

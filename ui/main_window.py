@@ -109,6 +109,9 @@ class MainWindow(QMainWindow):
         self._status_bar()
         self._menus()
         self._add_panels()
+        from ui.workspace import Workspace
+
+        self.workspace = Workspace(self)
         self._restore_layout()
         self.set_theme(self.theme.name)
         self._refresh_recent()
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
         view = ReportView(state.document, self.theme)
         view.doc_id = doc_id
         view.layers_selected.connect(lambda layers: self.state.select_layers(doc_id, layers))
+        self.workspace.attach(view, doc_id)
         index = self.tabs.addTab(view, self._tab_title(state.document))
         self.tabs.setTabToolTip(index, state.document.source_path
                                 or self._tab_title(state.document))
@@ -286,12 +290,14 @@ class MainWindow(QMainWindow):
             state = self.state.find_model(report.model.path)
         source = state.document.source_path if state else (report.model.path if report.model
                                                            else "")
-        document = replace(prepare_document(report, source), read_only=False)
         if state is not None:
-            self.state.update_document(state.id, document)
+            from ui.workspace import show_now
+
+            self.state.add_runs(state.id, report, source="report")
+            show_now(self.state, state.id)
             doc_id = state.id
         else:
-            doc_id = self.state.open(document)
+            doc_id = self.state.open(replace(prepare_document(report, source), read_only=False))
         view = self.view_of(doc_id)
         assert view is not None
         return view
@@ -315,6 +321,15 @@ class MainWindow(QMainWindow):
         for action in (getattr(self, "export_action", None), getattr(self, "close_action", None)):
             if action is not None:
                 action.setEnabled(has_tab)
+
+    def show_panel(self, widget: QWidget) -> None:
+        """Show and raise the dock holding ``widget`` (a warning's action leads there)."""
+        dock = widget.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None:
+            dock.show()
+            dock.raise_()
 
     # Panels added by later features (profile, quantize, history)
     def add_panel(self, title: str, widget: QWidget,
@@ -389,6 +404,8 @@ class MainWindow(QMainWindow):
             self.history_view.apply_theme(self.theme)
         for view in self.views():
             view.apply_theme(self.theme)
+        if hasattr(self, "workspace"):
+            self.workspace.apply_theme()
 
     def export_current(self) -> None:
         from ui.export_dialog import ExportDialog

@@ -53,6 +53,8 @@ class ReportView(QWidget):
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.strips = QVBoxLayout()
+        self.side_pane: QWidget | None = None
+        self.side_pane_px = 0
         self._layout()
         self.table.layer_selected.connect(self._layer_selected)
         selection = self.table.view.selectionModel()
@@ -66,8 +68,10 @@ class ReportView(QWidget):
         super().showEvent(event)
         if not self.sized:  # first show: proportions of the real size (hints say too little)
             self.sized = True
-            self.splitter.setSizes([int(self.width() * TABLE_SHARE),
-                                    int(self.width() * (1 - TABLE_SHARE))])
+            side = [self.side_pane_px] if self.side_pane is not None else []
+            rest = self.width() - sum(side)
+            self.splitter.setSizes([int(rest * TABLE_SHARE), int(rest * (1 - TABLE_SHARE)),
+                                    *side])
             height = self.right.height()
             self.right.setSizes([int(height * CHART_SHARE), int(height * (1 - CHART_SHARE))])
 
@@ -92,9 +96,12 @@ class ReportView(QWidget):
         """A full-width strip under the summary card (the document's warnings)."""
         self.strips.addWidget(widget)
 
-    def add_side_pane(self, widget: QWidget) -> None:
-        """A pane right of the charts and details (the document's runs)."""
+    def add_side_pane(self, widget: QWidget, width_px: int = 0) -> None:
+        """A pane right of the charts and details (the document's runs); collapsible (drag
+        it to the edge), ``width_px`` wide when first shown (0: collapsed)."""
+        self.side_pane, self.side_pane_px = widget, max(0, width_px)
         self.splitter.addWidget(widget)
+        self.splitter.setCollapsible(self.splitter.indexOf(widget), True)
 
     @property
     def report(self) -> Report:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QProgressBar,
@@ -33,82 +33,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from profiler.errors import ProfilerError
 from profiler.model.input_settings import InputSettings
 from profiler.model.shapes import format_shape
-from ui.inputs_editor import InputsEditor
-from ui.jobs import BackgroundJob, Sink
+from ui.inputs_editor import SETTING, InputsEditor
+from ui.jobs import BackgroundJob
+from ui.profile_jobs import discover_devices, event_row, profile_document, run_row
 from ui.runner import Runner
+from ui.runs_data import REFERENCE_VARIANT, status_summary
 from ui.settings import PRECISIONS, STOP_RULES, AppSettings, ProfileDefaults
 from ui.state import AppState, DocumentState, ProgressRow, Results
+from ui.workspace import refresh_view
 
 if TYPE_CHECKING:
     from profiler.bench.profile import ProfileOptions
     from profiler.records.report import Report
     from profiler.runtime.devices import DeviceInfo
 
-STAGES = ("worker", "start", "load", "compile", "inputs", "first_inference", "warmup",
-          "latency", "throughput", "layers")
-_DISCOVERED: list[DeviceInfo] | None = None
-"""Devices found by the first discovery: the runtimes do not change while the app runs."""
-
-
-# Plain functions run off the GUI thread (no Qt) --------------------------------------------
-
-def discover_devices(_progress: Sink, _cancel: threading.Event, _partial: Sink) -> list[Any]:
-    global _DISCOVERED
-    if _DISCOVERED is None:
-        from profiler.runtime.devices import list_devices
-
-        _DISCOVERED = list_devices()
-    return _DISCOVERED
-
-
-def history_text(saved_ids: list[int], error: str, cancelled: bool) -> str:
-    if cancelled:
-        return "Cancelled; runs not saved"
-    if error:
-        return f"Runs not saved to the history: {error}"
-    return f"Saved {len(saved_ids)} run(s) to the history" if saved_ids else "Nothing to save"
-
-
-def profile_document(source: str, model_path: str, devices: list[str], options: ProfileOptions,
-                     shapes: dict[str, tuple[int, ...]], backend_factory: str,
-                     progress: Sink, cancel: threading.Event, partial: Sink
-                     ) -> tuple[Report, Any, str]:
-    """``api.profile``; after each device ``partial`` gets (report so far, its Document) with
-    the view data already built. Returns (report, Document, history status)."""
-    from profiler.api import profile
-    from ui.loader import prepare_document
-
-    def on_run(report: Report) -> None:
-        partial((report, prepare_document(report, source)))
-
-    result = profile(model_path, devices, options, shapes, progress, cancel, on_run,
-                     save_history=True, backend_factory=backend_factory)
-    status = history_text(result.saved_run_ids, result.history_error, result.cancelled)
-    return result.report, prepare_document(result.report, source), status
-
-
-def event_row(event: Any) -> ProgressRow:
-    """A worker event as its device's row: overall share done and the stage's verb."""
-    from profiler.bench.wire import stage_verb
-
-    if isinstance(event, dict):  # the untyped events of older workers
-        return ProgressRow(str(event.get("device", "")), round(100 * stage_fraction(event)),
-                           stage_verb(str(event.get("stage", ""))))
-    overall = max(0.0, min(float(getattr(event, "overall", 0.0)), 1.0))
-    return ProgressRow(str(getattr(event, "device", "")), round(100 * overall),
-                       stage_verb(str(getattr(event, "stage", ""))))
-
-
-def stage_fraction(event: dict[str, Any]) -> float:
-    """Overall share done for one device, from its stage and the stage's own fraction."""
-    stage = str(event.get("stage", ""))
-    index = STAGES.index(stage) if stage in STAGES else 0
-    inner = float(event.get("fraction", 0.0)) if event.get("event") == "progress" else 0.0
-    return min((index + max(0.0, min(inner, 1.0))) / len(STAGES), 1.0)
-
-
+DEFAULT_MAX_TIME_S = 60
+"""profiler.bench.requests.DEFAULT_MAX_TIME_S: the adaptive loop's time cap."""
 # The dock ---------------------------------------------------------------------------------
 
 class ProfilePanel(QWidget):
@@ -132,6 +75,10 @@ class ProfilePanel(QWidget):
         """The document whose settings the widgets show."""
         self.job_id: int | None = None
         """The document the running profile belongs to."""
+        self.batch = 0
+        """Its batch in the document's run list."""
+        self.started: set[str] = set()
+        """Devices of the batch that sent an event."""
         self.last_report: Report | None = None
         self.discovery = BackgroundJob(self)
         self.job = BackgroundJob(self)
@@ -158,6 +105,17 @@ class ProfilePanel(QWidget):
         self.duration = QSpinBox()
         self.duration.setRange(1, 3600)
         self.duration.setSuffix(" s")
+        self.max_time = QSpinBox()
+        self.max_time.setRange(1, 3600)
+        self.max_time.setValue(DEFAULT_MAX_TIME_S)
+        self.max_time.setPrefix("max ")
+        self.max_time.setSuffix(" s")
+        self.max_time.setToolTip("The adaptive loop stops here even when the median is not "
+                                 "yet stable; a noisy device may need longer")
+        self.cpus = QLineEdit()
+        self.cpus.setPlaceholderText("all (e.g. 0-3)")
+        self.cpus.setToolTip("Pin the measurement to these CPUs (e.g. 0-3,6): steadier "
+                             "timings on a busy machine")
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("auto")
@@ -180,10 +138,11 @@ class ProfilePanel(QWidget):
         form = QFormLayout()
         form.addRow("Mode", self.mode)
         stop = QHBoxLayout()
-        for widget in (self.stop_rule, self.iterations, self.duration):
+        for widget in (self.stop_rule, self.iterations, self.duration, self.max_time):
             stop.addWidget(widget)
         form.addRow("Stop", stop)
         form.addRow("Threads", self.threads)
+        form.addRow("CPUs", self.cpus)
         form.addRow("Precision", self.precision)
         form.addRow("", self.layers)
         buttons = QHBoxLayout()
@@ -337,6 +296,7 @@ class ProfilePanel(QWidget):
     def _stop_rule_changed(self, rule: str) -> None:
         self.iterations.setVisible(rule == "iterations")
         self.duration.setVisible(rule == "duration")
+        self.max_time.setVisible(rule == "adaptive")
 
     # Devices
     def set_devices(self, devices: list[DeviceInfo]) -> None:
@@ -417,21 +377,24 @@ class ProfilePanel(QWidget):
             self.reason.setText(why)
 
     def options(self) -> ProfileOptions:
-        from profiler.bench.profile import ProfileOptions
+        """The widgets' settings; ProfilerError when the CPU list does not parse."""
+        from profiler.bench.profile import ProfileOptions, parse_cpus
         from profiler.bench.protocol import StopRule
 
         inputs = self.inputs.checked_settings() or InputSettings()
         rule = self.stop_rule.currentText()
+        cpus = self.cpus.text().strip()
         return ProfileOptions(
             mode="throughput" if self.mode.currentText() == "throughput" else "latency",
             threads=self.threads.value() or None,
+            cpus=parse_cpus(cpus) if cpus else None,
             precision=None if self.precision.currentText() == "default"
             else self.precision.currentText(),
             layers=self.layers.isChecked(), input_values=dict(inputs.values),
             input_ranges=dict(inputs.ranges),
             stop=StopRule(iterations=self.iterations.value() if rule == "iterations" else None,
                           duration_s=float(self.duration.value()) if rule == "duration"
-                          else None))
+                          else None, max_time_s=float(self.max_time.value())))
 
     def run(self) -> None:
         path, why = self.model_path()
@@ -442,15 +405,22 @@ class ProfilePanel(QWidget):
         if inputs is None:
             self.state.set_message(doc.id, "Fix the inputs first (see Inputs).")
             return
+        try:
+            options = self.options()
+        except ProfilerError as error:
+            self.state.set_message(doc.id, f"{error}; fix the CPUs field.")
+            return
         self._keep_settings()
         self.settings.set_profile_defaults(doc.profile)
         self.state.profile_defaults = doc.profile
         rows = [ProgressRow(device, 0, "waiting") for device in devices]
         self.state.set_results(doc.id, Results(rows, f"Profiling {doc.name}…"))
-        options, factory, source = self.options(), self.backend_factory, doc.document.source_path
-        self.job_id = doc.id
+        self.job_id, self.started = doc.id, set()
+        self.batch = self.state.start_batch(
+            doc.id, [(device, REFERENCE_VARIANT) for device in devices], "profile")
+        factory = self.backend_factory
         self.job.start(lambda progress, cancel, partial: profile_document(
-            source, path, devices, options, inputs.shapes, factory, progress, cancel, partial))
+            path, devices, options, inputs.shapes, factory, progress, cancel, partial))
 
     def cancel(self) -> None:
         if self.job.is_running() and self.job_id is not None:
@@ -463,33 +433,48 @@ class ProfilePanel(QWidget):
         return next((row.status for row in rows if row.label == device), "")
 
     def _progress(self, event: Any) -> None:
-        if self.job_id is not None:
-            self.state.set_row(self.job_id, event_row(event))
+        if self.job_id is None:
+            return
+        row = event_row(event)
+        if row.label not in self.started:  # its first event: the device's run has begun
+            self.started.add(row.label)
+            self.state.mark_running(self.job_id, self.batch, row.label, REFERENCE_VARIANT)
+        self.state.set_row(self.job_id, row)
 
-    def _partial(self, result: tuple[Report, Any]) -> None:
-        report, document = result
+    def _partial(self, report: Report) -> None:
+        """A device finished: its run joins the document's runs (earlier ones stay)."""
         run = report.runs[-1]
-        if run.error is not None:
-            row = ProgressRow(run.device, None, f"error: {run.error.message}")
-        else:
-            p50 = run.latency.p50 if run.latency and run.latency.count else None
-            row = ProgressRow(run.device, 100, f"done: p50 {p50:.3f} ms" if p50 is not None
-                              else "done")
         self.last_report = report
         if self.job_id is not None:
-            self.state.set_row(self.job_id, row)
-            self.state.add_runs(self.job_id, document)
+            self.state.set_row(self.job_id, run_row(run))
+            self.state.add_runs(self.job_id, report, self.batch, [run])
 
-    def _finished(self, result: tuple[Report, Any, str]) -> None:
-        report, document, saved = result
+    def _finished(self, result: tuple[Report, str]) -> None:
+        report, saved = result
         self.last_report = report
         doc_id, self.job_id = self.job_id, None
         doc = self.state.get(doc_id) if doc_id is not None else None
-        if doc is not None:
-            self.state.add_runs(doc.id, document)
-            self.state.set_message(doc.id, f"{doc.name}: {saved}")
-            self.message.emit(f"{doc.name}: {saved}")
+        if doc is None:
+            self._done(report)
+            return
+        self._end_batch(doc, self.job.token.is_set())
+        summary = status_summary(e.status for e in doc.run_list.entries
+                                 if e.key.batch == self.batch)
+        self.state.set_message(doc.id, f"{doc.name}: {summary}; {saved}")
+        self.message.emit(f"{doc.name}: {summary}; {saved}")
         self.state.history_changed.emit()
+        refresh_view(self.state, self.runner, doc.id, lambda: self._done(report),
+                     self.error.emit)
+
+    def _end_batch(self, doc: DocumentState, cancelled: bool) -> None:
+        """Devices never started read 'skipped', the one stopped by Cancel 'cancelled'."""
+        self.state.end_batch(doc.id, self.batch, cancelled=cancelled)
+        for entry in doc.run_list.entries:
+            if entry.key.batch == self.batch and entry.run is None:
+                self.state.set_row(doc.id, ProgressRow(entry.key.device, None,
+                                                       f"{entry.status}: {entry.note}"))
+
+    def _done(self, report: Report | None) -> None:
         self.run_finished.emit(report)
         self._update_run_state()
 
@@ -498,10 +483,32 @@ class ProfilePanel(QWidget):
         doc = self.state.get(doc_id) if doc_id is not None else None
         name = f"{doc.name}: " if doc else ""
         if doc is not None:
+            self._end_batch(doc, self.job.token.is_set())
             self.state.set_message(doc.id, f"Profiling failed: {message}")
         self.error.emit(f"Profiling {name}failed: {message}")
-        self.run_finished.emit(None)
-        self._update_run_state()
+        self._done(None)
+
+    # Where a warning's action leads
+    def focus_input(self, name: str) -> None:
+        """The Inputs editor, on this input's setting (the first input when none named)."""
+        table = self.inputs.table
+        try:
+            row = self.inputs.row_of(name) if name else 0
+        except ValueError:
+            row = 0
+        if table.rowCount():
+            table.setCurrentCell(row, SETTING)
+        table.setFocus()
+
+    def focus_cpus(self) -> None:
+        self.cpus.setFocus()
+        self.cpus.selectAll()
+
+    def focus_max_time(self) -> None:
+        """A longer run: the adaptive loop's time cap."""
+        self.stop_rule.setCurrentText("adaptive")
+        self.max_time.setFocus()
+        self.max_time.selectAll()
 
     def shutdown(self) -> None:
         self.job.shutdown()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -32,8 +33,10 @@ from PySide6.QtWidgets import (
 from profiler.model.input_settings import InputSettings
 from ui.jobs import BackgroundJob, Sink
 from ui.runner import Runner
+from ui.runs_data import CROSS_RUNTIME_OPTION, REFERENCE_VARIANT, status_summary
 from ui.settings import AppSettings, QuantizeDefaults
 from ui.state import AppState, DocumentState, ProgressRow, Results
+from ui.workspace import refresh_view
 
 if TYPE_CHECKING:
     from profiler.quant.session import QuantizeOptions
@@ -48,13 +51,29 @@ RESULT_HEADERS = ["variant", "device", "size", "p50 ms", "SQNR dB", "status"]
 
 def quantize(source: str, model_path: str, options: QuantizeOptions, progress: Sink,
              cancel: threading.Event, _partial: Sink,
-             shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[Report, Any]:
-    """``api.quantize``, then the Document (view data built here, off the GUI thread)."""
+             shapes: dict[str, tuple[int, ...]] | None = None) -> Report:
+    """``api.quantize`` (the app's state merges its runs into the document's)."""
     from profiler.api import quantize as quantize_model
-    from ui.loader import prepare_document
 
-    report = quantize_model(model_path, options, shapes, progress, cancel).report
-    return report, prepare_document(report, source)
+    del source  # the document is rebuilt from its run list (ui.workspace.refresh_view)
+    return quantize_model(model_path, options, shapes, progress, cancel).report
+
+
+def batch_pairs(model_path: str, variants: list[str], devices: list[str],
+                cross_runtime: bool) -> list[tuple[str, str]]:
+    """(device, variant) pairs a quantize measures: the FP32 reference on every device that
+    reads the model, each variant on the devices its format runs on (session.runs_on)."""
+    from profiler.quant.session import runs_on
+    from profiler.quant.sizes import model_family
+    from profiler.quant.variants import VARIANTS
+
+    family = model_family(model_path)
+    pairs = [(d, REFERENCE_VARIANT) for d in devices if runs_on(family, d, cross_runtime=True)]
+    for variant in variants:
+        spec = VARIANTS.get(variant)
+        pairs += [(d, variant) for d in devices
+                  if spec is not None and runs_on(spec.output_format, d, cross_runtime)]
+    return pairs
 
 
 def result_cells(report: Report) -> list[list[str]]:
@@ -70,6 +89,8 @@ def result_cells(report: Report) -> list[list[str]]:
 class QuantizePanel(QWidget):
     message = Signal(str)
     error = Signal(str)
+    run_finished = Signal(object)
+    """The report (None on failure), once the document shows its runs."""
 
     def __init__(self, state: AppState, settings: AppSettings, runner: Runner | None = None,
                  parent: QWidget | None = None) -> None:
@@ -79,6 +100,10 @@ class QuantizePanel(QWidget):
         self.backend_factory = ""
         self.shown_id: int | None = None
         self.job_id: int | None = None
+        self.batch = 0
+        self.started: set[tuple[str, str]] = set()
+        self.asked: tuple[list[str], list[str], bool] = ([], [], False)
+        """The running batch's variants, devices and cross-runtime choice."""
         self.last_report: Report | None = None
         self.job = BackgroundJob(self)
         self._widgets()
@@ -108,6 +133,9 @@ class QuantizePanel(QWidget):
         self.samples = QSpinBox()
         self.samples.setRange(1, 100_000)
         self.samples.setValue(20)
+        self.cross_runtime = QCheckBox(CROSS_RUNTIME_OPTION)
+        self.cross_runtime.setToolTip("ONNX variants run on ONNX Runtime devices; tick to "
+                                      "measure them with OpenVINO too")
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.exclude_button = QPushButton("Exclude selected layers and re-quantize")
@@ -144,6 +172,7 @@ class QuantizePanel(QWidget):
         layout.addWidget(QLabel("Calibration / evaluation data"))
         layout.addLayout(data)
         layout.addLayout(form)
+        layout.addWidget(self.cross_runtime)
         layout.addLayout(buttons)
         layout.addWidget(self.exclude_button)
         layout.addWidget(self.reason)
@@ -294,7 +323,7 @@ class QuantizePanel(QWidget):
             profile=ProfileOptions(stop=StopRule(max_time_s=10.0),
                                    input_values=dict(inputs.values),
                                    input_ranges=dict(inputs.ranges)),
-            backend_factory=self.backend_factory)
+            cross_runtime=self.cross_runtime.isChecked(), backend_factory=self.backend_factory)
 
     def run(self, exclude: tuple[str, ...] = ()) -> None:
         path, why = self._model_path()
@@ -311,7 +340,10 @@ class QuantizePanel(QWidget):
         options, shapes = self.options(exclude, doc.inputs), dict(doc.inputs.shapes)
         excluded = f" (keeping {len(exclude)} layer(s) in float)" if exclude else ""
         self.state.set_results(doc.id, Results([], f"Quantizing {doc.name}{excluded}…"), True)
-        self.job_id, source = doc.id, doc.document.source_path
+        self.job_id, source, self.started = doc.id, doc.document.source_path, set()
+        self.asked = (list(options.variants or []), options.devices, options.cross_runtime)
+        self.batch = self.state.start_batch(doc.id, batch_pairs(
+            path, options.variants or [], options.devices, options.cross_runtime), "quantize")
         self.job.start(lambda progress, cancel, partial: quantize(
             source, path, options, progress, cancel, partial, shapes))
 
@@ -338,30 +370,49 @@ class QuantizePanel(QWidget):
         if isinstance(event, dict):  # the untyped events of older workers
             label, stage = str(event.get("device", "")), str(event.get("stage", ""))
         else:
-            device, variant = str(event.device), str(event.variant)
-            label, stage = f"{variant} @ {device}" if variant else device, str(event.stage)
+            from profiler.bench.wire import event_label, event_text
+
+            label, stage = event_label(event), event_text(event)
+            self._mark_running(event)
         self.state.set_row(self.job_id, ProgressRow(label, None, stage), True)
 
-    def _finished(self, result: tuple[Report, Any]) -> None:
-        report, document = result
+    def _mark_running(self, event: Any) -> None:
+        pair = (str(event.device), str(event.variant) or REFERENCE_VARIANT)
+        if event.job == "measure" and self.job_id is not None and pair not in self.started:
+            self.started.add(pair)
+            self.state.mark_running(self.job_id, self.batch, *pair)
+
+    def _finished(self, report: Report) -> None:
+        from ui.runs_data import unmeasured_reasons
+
         self.last_report = report
         doc_id, self.job_id = self.job_id, None
         doc = self.state.get(doc_id) if doc_id is not None else None
         if doc is None:
+            self.run_finished.emit(report)
             return
-        ending = "cancelled" if self.job.token.is_set() else "done"
-        self.state.add_runs(doc.id, document)
+        cancelled = self.job.token.is_set()
+        variants, devices, cross_runtime = self.asked
+        self.state.add_runs(doc.id, report, self.batch)
+        self.state.end_batch(doc.id, self.batch, unmeasured_reasons(
+            report, variants, devices, cross_runtime, cancelled), cancelled)
+        summary = status_summary(e.status for e in doc.run_list.entries
+                                 if e.key.batch == self.batch)
         self.state.set_results(doc.id, Results(
-            [], f"{doc.name}: {len(report.variants) - 1} variant(s) built; {ending}", report),
-            True)
+            [], f"{doc.name}: {len(report.variants) - 1} variant(s) built; runs {summary}"
+            + ("; cancelled" if cancelled else ""), report), True)
+        refresh_view(self.state, self.runner, doc.id, lambda: self.run_finished.emit(report),
+                     self.error.emit)
 
     def _failed(self, message: str) -> None:
         doc_id, self.job_id = self.job_id, None
         doc = self.state.get(doc_id) if doc_id is not None else None
         if doc is not None:
+            self.state.end_batch(doc.id, self.batch, cancelled=self.job.token.is_set())
             self.state.set_message(doc.id, f"Quantization failed: {message}", True)
         self.error.emit(f"Quantization of {doc.name if doc else 'the model'} failed: {message}")
         self._update_state()
+        self.run_finished.emit(None)
 
     def shutdown(self) -> None:
         self.job.shutdown()

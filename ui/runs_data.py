@@ -269,8 +269,10 @@ class RunList:
 
 # pairs a quantize batch did not measure -----------------------------------------------------
 
+CROSS_RUNTIME_OPTION = "Also measure ONNX variants on OpenVINO devices"
+"""The Quantize panel's check box for QuantizeOptions.cross_runtime."""
 ONNX_ON_OPENVINO = ("ONNX variants are measured on ONNX Runtime devices only; measuring them "
-                    "on OpenVINO devices too is off")
+                    f"on OpenVINO devices too is off (Quantize: \"{CROSS_RUNTIME_OPTION}\")")
 """profiler.quant.session.runs_on without cross_runtime (QuantizeOptions.cross_runtime)."""
 
 

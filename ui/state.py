@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from profiler.model.input_settings import InputSettings
+from ui.runs_data import RunList
 from ui.settings import ProfileDefaults, QuantizeDefaults
+from ui.workspace_data import HISTORY, REPORT, chart_keys, merged_report
 
 if TYPE_CHECKING:
     from profiler.records.report import Report
@@ -54,6 +57,16 @@ class DocumentState:
     profile_results: Results = field(default_factory=Results)
     quantize_results: Results = field(default_factory=Results)
     selected_layers: list[int] = field(default_factory=list)
+    run_list: RunList = field(default_factory=RunList)
+    """Every run measured or reopened for this model (the report's runs are these)."""
+    view_generation: int = 0
+    """Counts view rebuilds asked for: a rebuild that is no longer the newest is dropped."""
+    drawn: tuple[tuple[str, str, str], ...] = ()
+    """The runs the document's view data shows (ui.workspace_data.chart_keys)."""
+    requested: tuple[tuple[str, str, str], ...] | None = None
+    """The runs of the rebuild in flight, if any."""
+    when_shown: list[Callable[[], None]] = field(default_factory=list)
+    """Called once the view data shows the runs requested."""
 
     @property
     def report(self) -> Report:
@@ -97,6 +110,8 @@ class AppState(QObject):
     results_changed = Signal(int)
     """Profile or Quantize rows and messages of one document."""
     history_changed = Signal()
+    runs_changed = Signal(int)
+    """The document's run list changed (runs added, a batch ended, a run shown or hidden)."""
 
     def __init__(self, profile: ProfileDefaults | None = None,
                  quantize: QuantizeDefaults | None = None,
@@ -125,17 +140,28 @@ class AppState(QObject):
                      and d.report.model is not None and d.report.model.path == model_path),
                     None)
 
+    def find_sha256(self, sha256: str) -> DocumentState | None:
+        """The editable document of the model with this content (history runs join it)."""
+        return next((d for d in self.documents.values() if sha256 and not d.document.read_only
+                     and d.report.model is not None and d.report.model.sha256 == sha256), None)
+
     # Requests
-    def open(self, document: Document) -> int:
-        """A new document, or the one already showing this file gets the new content."""
+    def open(self, document: Document, source: str = REPORT) -> int:
+        """A new document, or the one already showing this file gets the new content (its
+        runs kept). ``source``: where the report's runs come from ('report', 'history')."""
         existing = self.find_source(document.source_path)
         if existing is not None:
-            self.update_document(existing.id, document)
+            existing.run_list.add_report(document.report, source)
+            merged = merged_report(existing.report, document.report, existing.run_list)
+            self.update_document(existing.id, replace(document, report=merged))
+            self.runs_changed.emit(existing.id)
             return existing.id
         doc_id = next(self._ids)
-        self.documents[doc_id] = DocumentState(doc_id, document,
-                                               profile=replace(self.profile_defaults),
-                                               quantize=replace(self.quantize_defaults))
+        state = DocumentState(doc_id, document, profile=replace(self.profile_defaults),
+                              quantize=replace(self.quantize_defaults))
+        state.run_list.add_report(document.report, source)
+        state.drawn = chart_keys(state.run_list)  # its view data was built from these runs
+        self.documents[doc_id] = state
         self.document_opened.emit(doc_id)
         return doc_id
 
@@ -160,9 +186,58 @@ class AppState(QObject):
                                      or document.source_path)
             self.document_changed.emit(doc_id)
 
-    def add_runs(self, doc_id: int, document: Document) -> None:
-        """A profile or quantize step finished: ``document`` holds the report with its runs."""
-        self.update_document(doc_id, document)
+    def add_runs(self, doc_id: int, report: Report, batch: int | None = None,
+                 runs: list[Run] | None = None, source: str = HISTORY) -> list[str]:
+        """Runs came back: merged into the run list (nothing replaced); the document's report
+        becomes the newest one with every run. ``batch``: the Profile or Quantize press they
+        belong to (``runs``: just the new ones); without, the report's runs join as
+        ``source``. The view data follows with ui.workspace.refresh_view. The notes."""
+        state = self.documents.get(doc_id)
+        if state is None:
+            return []
+        if batch is None:
+            notes = state.run_list.add_report(report, source)
+        else:
+            notes = [note for run in (report.runs if runs is None else runs)
+                     for note in state.run_list.finish_run(batch, run, report.model,
+                                                           report.created)]
+        state.document = replace(state.document, report=merged_report(
+            state.report, report, state.run_list))
+        self.runs_changed.emit(doc_id)
+        return notes
+
+    def start_batch(self, doc_id: int, pairs: list[tuple[str, str]], source: str) -> int:
+        state = self.documents.get(doc_id)
+        if state is None:
+            return 0
+        batch = state.run_list.start_batch(pairs, source)
+        self.runs_changed.emit(doc_id)
+        return batch
+
+    def mark_running(self, doc_id: int, batch: int, device: str, variant: str) -> None:
+        state = self.documents.get(doc_id)
+        if state is not None:
+            state.run_list.mark_running(batch, device, variant)
+            self.runs_changed.emit(doc_id)
+
+    def end_batch(self, doc_id: int, batch: int,
+                  reasons: dict[tuple[str, str], str] | None = None,
+                  cancelled: bool = False) -> None:
+        """Pairs never measured: skipped with the reason given (pairs the batch never
+        queued, such as a variant on a device it does not run on, are listed too)."""
+        state = self.documents.get(doc_id)
+        if state is None:
+            return
+        state.run_list.end_batch(batch, reasons, cancelled)
+        source = next((e.source for e in state.run_list.entries if e.key.batch == batch), "")
+        for (device, variant), reason in (reasons or {}).items():
+            state.run_list.add_skipped(batch, device, variant, reason, source)
+        self.runs_changed.emit(doc_id)
+
+    def set_visible_runs(self, doc_id: int) -> None:
+        """The Runs pane changed which runs the charts show (the list is already updated)."""
+        if doc_id in self.documents:
+            self.runs_changed.emit(doc_id)
 
     def select_layers(self, doc_id: int, layers: list[int]) -> None:
         state = self.documents.get(doc_id)

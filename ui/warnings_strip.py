@@ -122,6 +122,7 @@ class WarningsStrip(QFrame):
     def _fill_rows(self) -> None:
         for row in self.row_list:
             self.rows_layout.removeWidget(row)
+            row.hide()  # out of sight now: deletion waits for the event loop
             row.deleteLater()
         self.row_list = [WarningRow(warning, self) for warning in self.warnings]
         for row in self.row_list:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -84,40 +83,31 @@ def load_onnx(
         metadata={p.key: p.value for p in model.metadata_props},
         input_specs=specs,
         warnings=warnings,
-        sha256=sha256.hexdigest(),
+        sha256=sha256,
     )
 
 
-class _Sha256:
-    """The SHA-256 of bytes already read, computed on another thread (hashlib lets it run
-    beside the parser and shape inference) instead of reading the file again at the end."""
-
-    def __init__(self, data: bytes) -> None:
-        self._digest = hashlib.sha256()
-        self._thread = threading.Thread(target=self._digest.update, args=(data,), daemon=True)
-        self._thread.start()
-
-    def hexdigest(self) -> str:
-        self._thread.join()
-        return self._digest.hexdigest()
-
-
-def _parse(path: str) -> tuple[onnx.ModelProto, _Sha256]:
-    """The parsed model and the file's digest (being computed)."""
+def _parse(path: str) -> tuple[onnx.ModelProto, str]:
+    """The parsed model and the file's SHA-256, hashed from the bytes read for parsing rather
+    than by reading the file again for the report."""
     try:
         data = read_regular(path, MAX_ONNX_BYTES)
         if not data:
             raise ModelLoadError(path, "the file is empty")
-        sha256 = _Sha256(data)
-        model = onnx.load_model_from_string(data)
     except FileRefused as refused:
         raise ModelLoadError(path, refused.problem) from None
+    model = _from_bytes(data, path)
+    _check_parsed(model, path)
+    return model, hashlib.sha256(data).hexdigest()
+
+
+def _from_bytes(data: bytes, path: str) -> onnx.ModelProto:
+    try:
+        return onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as error:
         raise ModelLoadError(
             path, f"not a valid ONNX model (the protobuf does not parse: {_first_line(error)})"
         ) from None
-    _check_parsed(model, path)
-    return model, sha256
 
 
 def _check_parsed(model: onnx.ModelProto, path: str) -> None:

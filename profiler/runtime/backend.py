@@ -160,7 +160,8 @@ class ModelIndex:
         self.by_name = {node.name: node for node in nodes}
         self.position = {node.name: index for index, node in enumerate(nodes)}
         self.fixed = fixed_tensors
-        """Constants and tensors computed from constants only (folded at load time)."""
+        """Constants and tensors computed from constants only (folded at load time), or,
+        indexed at the run's static shapes, from shapes too (see static_folding)."""
         self.graph_inputs = graph_inputs
         self.aliases = aliases or {}
         """Other names of nodes (e.g. OpenVINO friendly names) -> the profiler's node name."""
@@ -174,11 +175,18 @@ class ModelIndex:
                 self.consumers.setdefault(tensor, []).append(node.name)
 
     @classmethod
-    def from_graph(cls, graph: Any, aliases: dict[str, str] | None = None) -> ModelIndex:
-        """From a profiler.model.graph.Graph (ONNX or OpenVINO built)."""
+    def from_graph(cls, graph: Any, aliases: dict[str, str] | None = None,
+                   static_shapes: bool = False) -> ModelIndex:
+        """From a profiler.model.graph.Graph (ONNX or OpenVINO built); ``static_shapes``: the
+        graph's tensor shapes are those of the run, which the runtime compiled for."""
         nodes = [ModelNodeRef(n.name, n.op_type, list(n.inputs), list(n.outputs))
                  for n in graph.nodes]
-        fixed = set(graph.constants) | set(graph.folded)
+        if static_shapes:
+            from profiler.runtime.static_folding import shape_folded
+
+            fixed = shape_folded(graph)
+        else:
+            fixed = set(graph.constants) | set(graph.folded)
         index = cls(nodes, fixed, {t.name for t in graph.inputs}, aliases)
         index.body_parent = body_parents(graph)
         return index
@@ -222,17 +230,35 @@ def body_parents(graph: Any) -> dict[str, str]:
     return parents
 
 
-def onnx_model_index(path: str) -> ModelIndex:
-    """The profiler's nodes of an ONNX file (names as profiler/model gives them)."""
+def onnx_model_index(path: str,
+                     shapes: dict[str, tuple[int, ...]] | None = None) -> ModelIndex:
+    """The profiler's nodes of an ONNX file (names as profiler/model gives them); with the
+    run's static input ``shapes``, what the runtime folds for them counts as fixed."""
     import onnx
 
     from profiler.model.onnx_graph import build_graph
 
+    if shapes:
+        index = _static_shape_index(path, shapes)
+        if index is not None:
+            return index
     try:
         model = onnx.load(path, load_external_data=False)
         return ModelIndex.from_graph(build_graph(model.graph, outer_scope=set()))
     except Exception as error:  # the runtime accepted the file; only the mapping is lost
         raise BackendError(f"{path}: cannot index the model's nodes: {error}") from None
+
+
+def _static_shape_index(path: str, shapes: dict[str, tuple[int, ...]]) -> ModelIndex | None:
+    """The index of the model loaded at ``shapes`` (shape inference resolves every tensor's
+    shape); None when the loader refuses them (the plain index still maps the layers)."""
+    from profiler.model.onnx_loader import load_onnx
+
+    try:
+        graph = load_onnx(path, shapes).graph
+    except Exception:  # best effort: the plain index still maps every layer
+        return None
+    return ModelIndex.from_graph(graph, static_shapes=True)
 
 
 Claims = dict[str, set[int]]

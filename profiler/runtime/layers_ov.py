@@ -5,12 +5,17 @@ op's rt_info says ``layerType``, ``execType``/``primitiveType`` (the kernel),
 ``runtimePrecision`` and ``originalLayersNames`` (comma-separated friendly names of the
 original ops it covers). ``request.profiling_info`` gives each layer's real time per inference.
 Original names are friendly names of the model OpenVINO read: for ONNX files the node name, or
-the output tensor name of an unnamed node, sometimes with a "/suffix" for decomposed parts;
-ModelIndex.resolve maps them to the profiler's node names.
+the output tensor name of an unnamed node, sometimes with a "/suffix" for decomposed parts, or
+a ".port" suffix for one output of a split op; ModelIndex.resolve maps them to the profiler's
+node names. Layers the compile creates under new names (the forward and backward halves of a
+bidirectional LSTMSequence) name nothing: they take the node of the nearest named layer their
+output flows into, through the runtime model's own connections (see layer_links).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +30,9 @@ from profiler.runtime.backend import (
     fill_gaps,
     finish_profile,
 )
+from profiler.runtime.layer_links import SKIPPED_LAYER_TYPES, inherited_nodes
 from profiler.runtime.precision import dominant_storage, layer_precision, majority
 
-SKIPPED_LAYER_TYPES = frozenset({"Input", "Output", "Const", "Parameter", "Result", "Constant"})
 MATRIX_LAYER_TYPES = frozenset(
     {"Convolution", "GroupConvolution", "Deconvolution", "FullyConnected", "MatMul", "Gemm",
      "ConvolutionBackpropData", "GroupConvolutionBackpropData", "ScaledDotProductAttention",
@@ -35,6 +40,8 @@ MATRIX_LAYER_TYPES = frozenset(
 )
 """Layers whose precision decides what 'the model ran in' means."""
 QUANTIZE_LAYER_TYPES = frozenset({"FakeQuantize", "Quantize", "Dequantize"})
+OUTPUT_PORT = re.compile(r"(.+)\.\d+")
+"""OpenVINO names one output of a split op "<op>.<port>" ("LSTMSequence_177.0")."""
 
 
 @dataclass
@@ -46,6 +53,8 @@ class OvLayerInfo:
     exec_type: str = ""
     precision: str = ""
     original_names: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    """Names of the runtime-model ops whose outputs this layer reads."""
 
 
 def _rt_text(rt_info: Any, key: str) -> str:
@@ -70,6 +79,8 @@ def runtime_layers(runtime_model: Any) -> list[OvLayerInfo]:
             exec_type=_rt_text(rt_info, "execType") or _rt_text(rt_info, "primitiveType"),
             precision=_rt_text(rt_info, "runtimePrecision"),
             original_names=[n.strip() for n in names.split(",") if n.strip()],
+            inputs=[port.get_source_output().get_node().get_friendly_name()
+                    for port in op.inputs()],
         ))
     return layers
 
@@ -165,43 +176,76 @@ def build_ov_profile(layers: list[OvLayerInfo], times_ms: dict[str, float], iter
     """RuntimeLayers mapped to model nodes; ``times_ms`` holds each executed layer's time per
     inference over ``iterations`` (``statistic``: 'median' or 'mean', see CounterLog)."""
     chosen = _chosen_layers(layers, times_ms, index)
-    result: list[RuntimeLayer] = []
-    claims: Claims = {}
-    for layer, mapped in chosen:
-        result.append(RuntimeLayer(
-            name=layer.name, layer_type=layer.layer_type, kernel=layer.exec_type,
-            precision=layer_precision(layer.exec_type, layer.precision), provider=device,
-            time_ms=times_ms.get(layer.name, 0.0),
-            kind=_kind(layer, mapped),
-        ))
-        for node in mapped:
-            claim(claims, index, node, len(result) - 1)
-    fill_gaps(index, claims)
-    apply_claims(result, index, claims)
+    result = [RuntimeLayer(
+        name=m.layer.name, layer_type=m.layer.layer_type, kernel=m.layer.exec_type,
+        precision=layer_precision(m.layer.exec_type, m.layer.precision), provider=device,
+        time_ms=times_ms.get(m.layer.name, 0.0), kind=_kind(m.layer, m.nodes),
+    ) for m in chosen]
+    apply_claims(result, index, _claims(chosen, index, counted=lambda m: True))
     notes = _opaque_notes(result, device)
     return finish_profile(result, index, e2e_ms, iterations, notes, statistic)
 
 
+@dataclass
+class LayerMapping:
+    """The model nodes one runtime layer covers, before gaps are filled."""
+
+    layer: OvLayerInfo
+    nodes: list[str]
+    inherited: bool = False
+    """No name of the layer resolves: the nodes are its neighbours' (see layer_links)."""
+
+
+def map_layers(layers: list[OvLayerInfo], index: ModelIndex) -> list[LayerMapping]:
+    """Each layer's nodes: those its original names resolve to, else those it inherits."""
+    direct = [_mapped_nodes(layer, index) for layer in layers]
+    inherited = inherited_nodes(layers, direct, index)
+    return [LayerMapping(layer, own or borrowed, inherited=not own and bool(borrowed))
+            for layer, own, borrowed in zip(layers, direct, inherited, strict=True)]
+
+
+def _claims(mappings: list[LayerMapping], index: ModelIndex,
+            counted: Callable[[LayerMapping], bool]) -> Claims:
+    """Named layers claim their nodes and absorb the gaps first; layers that only inherit a
+    neighbour's node claim it after, so a layer the compile renamed (a VariadicSplit made of
+    three Slices) does not split a chain its named reader absorbed."""
+    claims: Claims = {}
+    for inherited in (False, True):
+        for position, mapping in enumerate(mappings):
+            if mapping.inherited == inherited and counted(mapping):
+                for node in mapping.nodes:
+                    claim(claims, index, node, position)
+        fill_gaps(index, claims)
+    return claims
+
+
 def _chosen_layers(layers: list[OvLayerInfo], times_ms: dict[str, float],
-                   index: ModelIndex) -> list[tuple[OvLayerInfo, list[str]]]:
+                   index: ModelIndex) -> list[LayerMapping]:
     """Executed layers, plus layers that did not run (in-place, folded) but are the only
     ones to name some compute node that no executed layer covers, even as a gap (a MatMul's
     weight Transpose names the MatMul its FullyConnected ran); in runtime-model order."""
-    candidates = [(layer, _mapped_nodes(layer, index)) for layer in layers
-                  if layer.layer_type not in SKIPPED_LAYER_TYPES]
-    claims: Claims = {}
-    for position, (layer, mapped) in enumerate(candidates):
-        for node in mapped if layer.name in times_ms else []:
-            claim(claims, index, node, position)
-    fill_gaps(index, claims)
-    return [(layer, mapped) for layer, mapped in candidates
-            if layer.name in times_ms
-            or any(index.is_compute(n) and n not in claims for n in mapped)]
+    candidates = [m for m in map_layers(layers, index)
+                  if m.layer.layer_type not in SKIPPED_LAYER_TYPES]
+    claims = _claims(candidates, index, counted=lambda m: m.layer.name in times_ms)
+    return [m for m in candidates if m.layer.name in times_ms
+            or any(index.is_compute(n) and n not in claims for n in m.nodes)]
 
 
 def _mapped_nodes(layer: OvLayerInfo, index: ModelIndex) -> list[str]:
-    found = (index.resolve(name) for name in layer.original_names)
+    found = (_resolve(name, index) for name in layer.original_names)
     return list(dict.fromkeys(n for n in found if n is not None and not index.is_fixed(n)))
+
+
+def _resolve(name: str, index: ModelIndex) -> str | None:
+    """The node an original name means: the name itself, then without a ".port" suffix
+    (a node may be called "features.0"), then with runtime suffixes cut."""
+    port = OUTPUT_PORT.fullmatch(name)
+    spellings = [(name, False), (port.group(1), True)] if port else []
+    for spelling, strip in (*spellings, (name, True)):
+        node = index.resolve(spelling, strip=strip)
+        if node is not None:
+            return node
+    return None
 
 
 def _opaque_notes(layers: list[RuntimeLayer], device: str) -> list[str]:
@@ -215,11 +259,12 @@ def _opaque_notes(layers: list[RuntimeLayer], device: str) -> list[str]:
 
 
 def openvino_model_index(model: Any, path: str) -> ModelIndex:
-    """The profiler's view of the model OpenVINO read, with friendly names as aliases."""
+    """The profiler's view of the model OpenVINO read, with friendly names as aliases; at the
+    static input shapes ``model`` was reshaped to, shape chains the compile folds are fixed."""
     if path.lower().endswith(".onnx"):
         from profiler.runtime.backend import onnx_model_index
 
-        index = onnx_model_index(path)
+        index = onnx_model_index(path, static_input_shapes(model))
         index.aliases.update(decomposition_aliases(model, index))
         return index
     from profiler.model.openvino_graph import build_graph
@@ -229,7 +274,19 @@ def openvino_model_index(model: Any, path: str) -> ModelIndex:
            if op.get_type_name() not in ("Parameter", "Result")]
     aliases = {op.get_friendly_name(): node.name for op, node in zip(ops, graph.nodes, strict=False)
                if op.get_friendly_name() != node.name}
-    return ModelIndex.from_graph(graph, aliases)
+    static = bool(model.inputs) and all(p.get_partial_shape().is_static for p in model.inputs)
+    return ModelIndex.from_graph(graph, aliases, static_shapes=static)
+
+
+def static_input_shapes(model: Any) -> dict[str, tuple[int, ...]] | None:
+    """Each input's shape by tensor name, when every input of ``model`` has a static one."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for port in model.inputs:
+        shape, names = port.get_partial_shape(), sorted(port.get_names())
+        if not shape.is_static or not names:
+            return None
+        shapes[str(names[0])] = tuple(int(d) for d in shape.to_shape())
+    return shapes
 
 
 def decomposition_aliases(model: Any, index: ModelIndex) -> dict[str, str]:

@@ -14,14 +14,23 @@ from onnx import TensorProto, helper, numpy_helper
 from profiler.records.runs import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
     ModelIndex,
+    ModelNodeRef,
     RunSettings,
     coverage_warning,
     create_backend,
     finish_profile,
+    onnx_model_index,
 )
 from profiler.runtime.inputs import make_inputs
 from profiler.runtime.layers_ort import name_candidates
-from profiler.runtime.layers_ov import CounterLog, OvLayerInfo, majority_precision, median_ms
+from profiler.runtime.layers_ov import (
+    CounterLog,
+    OvLayerInfo,
+    build_ov_profile,
+    majority_precision,
+    map_layers,
+    median_ms,
+)
 from profiler.runtime.ort_trace import trace_nodes
 from profiler.runtime.precision import (
     arithmetic_precision,
@@ -153,6 +162,46 @@ def recurrent(path: Path) -> str:
     return save(path, nodes, inits, [16, 1, 16], [16, 1, 10])
 
 
+def bidirectional_lstm(path: Path) -> str:
+    """MatMul, a bidirectional LSTM (the compile splits it into forward and backward
+    LSTMSequences under new names), Transpose + Reshape joining the directions, MatMul, Tanh."""
+    hidden = 16
+    nodes = [helper.make_node("MatMul", ["x", "Win"], ["e"], name="embed"),
+             helper.make_node("LSTM", ["e", "W", "R", "B"], ["Y", "Yh"], name="bilstm",
+                              hidden_size=hidden, direction="bidirectional"),
+             helper.make_node("Transpose", ["Y"], ["t"], name="join", perm=[0, 2, 1, 3]),
+             helper.make_node("Reshape", ["t", "flat"], ["r"], name="flatten"),
+             helper.make_node("MatMul", ["r", "Wout"], ["o"], name="proj"),
+             helper.make_node("Tanh", ["o"], ["y"], name="act")]
+    inits = [weights("Win", 8, 8), weights("W", 2, 4 * hidden, 8),
+             weights("R", 2, 4 * hidden, hidden), weights("B", 2, 8 * hidden),
+             weights("Wout", 2 * hidden, 4),
+             numpy_helper.from_array(np.array([0, 0, -1], np.int64), "flat")]
+    return save(path, nodes, inits, [12, 1, 8], [12, 1, 4])
+
+
+def shape_chain(path: Path) -> str:
+    """Reshape targets computed from the input's shape (Shape -> Gather -> Unsqueeze ->
+    Concat), as exporters write a flatten; the batch dim is symbolic, and the batch size
+    feeds two targets, so no single layer absorbs the chain."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+             helper.make_node("Gather", ["s", "zero"], ["n"], name="batch", axis=0),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], name="unsqueeze"),
+             helper.make_node("Concat", ["n1", "minus1"], ["target"], name="target", axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["f"], name="flatten"),
+             helper.make_node("MatMul", ["f", "M"], ["m"], name="fc"),
+             helper.make_node("Relu", ["m"], ["r"], name="relu"),
+             helper.make_node("Concat", ["n1", "two", "five"], ["split"], name="split", axis=0),
+             helper.make_node("Reshape", ["r", "split"], ["y"], name="unflatten")]
+    inits = [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array([0], np.int64), "axes"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
+             numpy_helper.from_array(np.array([2], np.int64), "two"),
+             numpy_helper.from_array(np.array([5], np.int64), "five"),
+             weights("M", 3 * 8 * 8, 10)]
+    return save(path, nodes, inits, ["N", 3, 8, 8], ["N", 2, 5])
+
+
 def covering(profile: LayerProfile) -> dict[str, RuntimeLayer]:
     return {node: layer for layer in profile.layers for node in layer.model_nodes}
 
@@ -227,6 +276,93 @@ def test_openvino_recurrent_sequences_list_their_nodes(tmp_path: Path) -> None:
     assert len(sequences) == 2
     assert "lstm" in sequences[0].model_nodes and "gru" in sequences[1].model_nodes
     assert all(layer.kind != "inserted" for layer in profile.layers)
+
+
+def test_openvino_split_bidirectional_lstm_halves_list_the_lstm(tmp_path: Path) -> None:
+    profile = profile_of("ov:CPU", bidirectional_lstm(tmp_path / "bilstm.onnx"), iterations=3)
+    assert_fully_mapped(profile)
+    halves = by_type(profile, "RNNSeq")
+    assert len(halves) == 2  # forward and backward, named by the compile, not by the model
+    assert all("bilstm" in half.model_nodes for half in halves), [h.name for h in halves]
+    assert all(layer.kind != "inserted" for layer in profile.layers)
+
+
+def test_openvino_shape_chain_folded_at_static_shapes_is_not_unmapped(tmp_path: Path) -> None:
+    profile = profile_of("ov:CPU", shape_chain(tmp_path / "chain.onnx"), iterations=3)
+    assert_fully_mapped(profile)  # Gather and Concat ran at compile time, not as layers
+    assert "fc" in covering(profile)
+
+
+def test_shape_chains_count_as_fixed_only_at_static_shapes(tmp_path: Path) -> None:
+    path = shape_chain(tmp_path / "chain.onnx")
+    static = onnx_model_index(path, {"x": (2, 3, 8, 8)})
+    chain = ["shape", "batch", "unsqueeze", "target", "split"]
+    assert [n for n in chain if static.is_fixed(n)] == chain
+    assert static.compute_nodes() == ["fc", "relu"]
+    assert onnx_model_index(path).compute_nodes() == ["batch", "target", "split", "fc", "relu"]
+
+
+def test_a_node_read_only_by_a_shape_is_dead_at_static_shapes(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="only_shaped"),
+             helper.make_node("Shape", ["a"], ["s"], name="shape"),
+             helper.make_node("Reshape", ["x", "s"], ["r"], name="reshape"),
+             helper.make_node("Sigmoid", ["r"], ["y"], name="sig")]
+    path = save(tmp_path / "dead.onnx", nodes, [], [2, 4], [2, 4])
+    assert onnx_model_index(path, {"x": (2, 4)}).compute_nodes() == ["sig"]
+    assert onnx_model_index(path).compute_nodes() == ["only_shaped", "sig"]
+
+
+def test_unnamed_runtime_layers_inherit_the_node_they_feed() -> None:
+    index = ModelIndex([ModelNodeRef("mm", "MatMul", ["x", "w"], ["m"]),
+                        ModelNodeRef("lstm", "LSTM", ["m", "W", "R"], ["h"]),
+                        ModelNodeRef("act", "Tanh", ["h"], ["y"])], {"w", "W", "R"}, {"x"})
+    layers = [OvLayerInfo("mm", "FullyConnected", original_names=["mm"], inputs=["x"]),
+              OvLayerInfo("Seq_1", "RNNSeq", original_names=["Seq_1"], inputs=["mm"]),
+              OvLayerInfo("Seq_2", "RNNSeq", original_names=["Seq_2"], inputs=["mm"]),
+              OvLayerInfo("Seq_2_cvt", "Reorder", inputs=["Seq_2"]),
+              OvLayerInfo("lstm.0", "Concatenation", original_names=["lstm.0"],
+                          inputs=["Seq_1", "Seq_2_cvt"]),
+              OvLayerInfo("act", "Eltwise", original_names=["act"], inputs=["lstm.0"]),
+              OvLayerInfo("tail_9", "Eltwise", original_names=["tail_9"], inputs=["act"])]
+    assert [m.nodes for m in map_layers(layers, index)] == [
+        ["mm"], ["lstm"], ["lstm"], [], ["lstm"], ["act"], ["act"]]
+    times = {layer.name: 1.0 for layer in layers}
+    profile = build_ov_profile(layers, times, 1, index, [7.0], "CPU", "mean")
+    kinds = {layer.name: layer.kind for layer in profile.layers}
+    assert kinds["Seq_1"] == kinds["Seq_2"] == "compute" and kinds["Seq_2_cvt"] == "reorder"
+
+
+def test_a_renamed_layer_does_not_split_the_chain_its_reader_absorbed() -> None:
+    """Slices fused into a VariadicSplit under a new name: the Subgraph named after Pow and
+    Sqrt still absorbs the Slice -> Cast chain before it; the split lists the node it feeds."""
+    index = ModelIndex([ModelNodeRef("conv", "Conv", ["x", "w"], ["c"]),
+                        ModelNodeRef("slice", "Slice", ["c", "k"], ["s"]),
+                        ModelNodeRef("cast", "Cast", ["s"], ["f"]),
+                        ModelNodeRef("pow", "Pow", ["f", "k"], ["p"]),
+                        ModelNodeRef("sqrt", "Sqrt", ["p"], ["y"])], {"w", "k"}, {"x"})
+    layers = [OvLayerInfo("conv", "Convolution", original_names=["conv"], inputs=["x"]),
+              OvLayerInfo("VariadicSplit_7", "Split", original_names=["VariadicSplit_7"],
+                          inputs=["conv"]),
+              OvLayerInfo("sqrt", "Subgraph", original_names=["pow", "sqrt"],
+                          inputs=["VariadicSplit_7"])]
+    profile = build_ov_profile(layers, {layer.name: 1.0 for layer in layers}, 1, index,
+                               [3.0], "CPU", "mean")
+    assert profile.unmapped_model_nodes == []
+    assert [layer.model_nodes for layer in profile.layers] == [
+        ["conv"], ["pow"], ["slice", "cast", "pow", "sqrt"]]
+
+
+def test_an_unnamed_layer_feeding_two_nodes_lists_both() -> None:
+    index = ModelIndex([ModelNodeRef("a", "Relu", ["x"], ["ya"]),
+                        ModelNodeRef("b", "Sigmoid", ["x"], ["yb"])], set(), {"x"})
+    layers = [OvLayerInfo("new_1", "Eltwise", original_names=["new_1"], inputs=["x"]),
+              OvLayerInfo("a", "Eltwise", original_names=["a"], inputs=["new_1"]),
+              OvLayerInfo("b", "Eltwise", original_names=["b"], inputs=["new_1"])]
+    assert map_layers(layers, index)[0].nodes == ["a", "b"]  # work both read: a shared layer
+    reader = [OvLayerInfo("a", "Eltwise", original_names=["a"], inputs=["x"]),
+              OvLayerInfo("b", "Eltwise", original_names=["b"], inputs=["x"]),
+              OvLayerInfo("new_2", "Eltwise", original_names=["new_2"], inputs=["a", "b"])]
+    assert map_layers(reader, index)[2].nodes == []  # reads two nodes and feeds none: unknown
 
 
 def test_fp16_ir_reports_arithmetic_and_storage_apart(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from tests.conftest import REPO_ROOT
 from tests.core import model_builders as mb
 from tests.core.fake_workers import HANDSHAKE, frame
 from tests.core.test_protocol import FakeBackend, fake_backend
-from tests.helpers import process_gone
+from tests.helpers import leftover_children, process_gone
 
 MiB = 1024**2
 
@@ -73,7 +73,7 @@ def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Workers import the fake backends from tests/; none may outlive a test."""
     monkeypatch.chdir(REPO_ROOT)
     yield
-    leftover = psutil.Process().children(recursive=True)
+    leftover = leftover_children()
     assert leftover == [], f"children left behind: {leftover}"
 
 

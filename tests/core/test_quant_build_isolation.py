@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import onnx
 import onnxruntime
-import psutil
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -34,6 +33,7 @@ from profiler.quant.variants import VariantOptions, build_variant
 from tests.conftest import REPO_ROOT
 from tests.core.fake_workers import HANDSHAKE, frame
 from tests.core.test_quant_session import canned_options, small_cnn
+from tests.helpers import leftover_children
 
 SPECS = [("x", "float32", [1, 3, 32, 32])]
 OPTIONS = VariantOptions(calibration_samples=4)
@@ -58,7 +58,7 @@ HANG_BUILDING = (
 def _no_children_left(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.chdir(REPO_ROOT)  # the wrapped workers import profiler from the checkout
     yield
-    leftover = psutil.Process().children(recursive=True)
+    leftover = leftover_children()
     assert leftover == [], f"children left behind: {leftover}"
 
 

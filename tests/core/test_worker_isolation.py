@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from profiler.bench.profile import profile_jobs
@@ -23,7 +22,7 @@ from profiler.bench.supervisor import Limits, run_job
 from profiler.bench.wire import Event, StageEvent
 from tests.conftest import REPO_ROOT
 from tests.core.fake_workers import HANDSHAKE, frame
-from tests.helpers import process_gone
+from tests.helpers import leftover_children, process_gone
 
 FAKE_FACTORY = "tests.core.test_protocol:fake_backend"
 
@@ -48,7 +47,7 @@ def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.chdir(REPO_ROOT)
     yield
     # every worker was reaped: a zombie would still be listed as our child
-    leftover = psutil.Process().children(recursive=True)
+    leftover = leftover_children()
     assert leftover == [], f"children left behind: {leftover}"
 
 

@@ -64,7 +64,7 @@ def test_profile_results_belong_to_their_document(qtbot, make_window, tmp_path) 
 
     show(window, first)
     assert panel.title.text() == "Results for first.onnx"
-    assert panel.status_text("fake:cpu").startswith("done")
+    assert panel.status_text("fake:cpu").startswith("ok: p50")
     assert [run.device for run in window.current_view().document.report.runs] == ["fake:cpu"]
     assert panel.reason.text().startswith("first.onnx: ")
     assert window.quantize_panel.title.text() == "Results for first.onnx"

@@ -19,7 +19,7 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def quantize_and_wait(qtbot, panel, button) -> None:
     assert button.isEnabled(), panel.reason.text()
-    with qtbot.waitSignal(panel.job.finished, timeout=300_000):
+    with qtbot.waitSignal(panel.run_finished, timeout=300_000):
         button.click()
 
 

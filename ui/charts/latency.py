@@ -31,13 +31,12 @@ class LatencyChart(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.theme = LIGHT
         self.data: LatencyData | None = None
-        self.histogram_plot = self.addPlot(row=0, col=0,
+        self.histogram_plot = self.addPlot(row=0, col=0, enableMenu=False,
                                            axisItems={"bottom": FormatAxis("bottom", ms_tick)})
-        self.trace_plot = self.addPlot(row=1, col=0,
+        self.trace_plot = self.addPlot(row=1, col=0, enableMenu=False,
                                        axisItems={"left": FormatAxis("left", ms_tick)})
         for plot in (self.histogram_plot, self.trace_plot):
             plot.hideButtons()
-            plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.2)
         self.histogram_plot.setLabel("bottom", "latency (ms)")
         self.histogram_plot.setLabel("left", "samples")

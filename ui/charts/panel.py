@@ -1,9 +1,13 @@
 """The chart panel of a report tab: metric and run pickers over a tab per chart. Charts that
-need runs appear once the report has them."""
+need runs appear once the report has them.
+
+Each chart is built, and drawn after new data, in its own turn of the event loop (the shown tab
+first), so a tab for a large model never holds the GUI thread for all six at once. Reading a
+chart attribute (``panel.top_layers``) builds and draws it on the spot."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -29,6 +33,9 @@ from ui.theme import LIGHT, Theme
 
 TOP_LAYERS, BY_OP, LATENCY, DEVICES, ROOFLINE, TRADEOFF = (
     "Top layers", "By op type", "Latency", "Devices", "Roofline", "Trade-off")
+TITLES = (TOP_LAYERS, BY_OP, LATENCY, DEVICES, ROOFLINE, TRADEOFF)
+RUN_CHARTS = (LATENCY, ROOFLINE, TOP_LAYERS, BY_OP)
+BREAKDOWNS = (TOP_LAYERS, BY_OP)
 
 
 MIN_CHART_HEIGHT_PX = 240
@@ -44,14 +51,20 @@ class ChartTabs(QTabWidget):
     """One tab per chart; each chart sits in a vertical scroll area (its page), and the tab
     methods that take a widget accept the chart itself."""
 
-    def add_chart(self, chart: QWidget, title: str) -> None:
+    def add_page(self, title: str) -> None:
+        """An empty page; ``put_chart`` fills it once the chart is built."""
         page = QScrollArea()
         page.setWidgetResizable(True)
         page.setFrameShape(QFrame.Shape.NoFrame)
         page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.addTab(page, title)
+
+    def put_chart(self, index: int, chart: QWidget) -> None:
+        page = super().widget(index)
+        assert isinstance(page, QScrollArea)
         chart.setMinimumHeight(max(chart.minimumHeight(), MIN_CHART_HEIGHT_PX))
         page.setWidget(chart)
-        self.addTab(page, title)
+        chart.show()  # a widget set into a scroll area already on screen stays hidden otherwise
 
     def page_of(self, widget: QWidget) -> QWidget:
         for index in range(self.count()):
@@ -70,6 +83,8 @@ class ChartTabs(QTabWidget):
 class ChartPanel(QWidget):
     layer_clicked = Signal(int)
     op_type_clicked = Signal(str)
+    drawn = Signal()
+    """Every chart is built and shows the current data."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,22 +95,97 @@ class ChartPanel(QWidget):
         self.rank_by = QComboBox()
         self.run = QComboBox()
         self.run_label = QLabel("Run")
-        self.top_layers = BarChart()
-        self.by_op = BarChart()
-        self.latency = LatencyChart()
-        self.devices = DeviceChart()
-        self.roofline = RooflineChart()
-        self.tradeoff = TradeoffChart()
+        self.built: dict[str, QWidget] = {}
+        self.stale: set[str] = set()
+        """Built charts whose drawing is behind the data."""
         self.tabs = ChartTabs()
         self.tabs.setDocumentMode(True)
-        for title, widget in self._charts():
-            self.tabs.add_chart(widget, title)
+        for title in TITLES:
+            self.tabs.add_page(title)
+        self.steps = QTimer(self)
+        self.steps.setSingleShot(True)
+        self.steps.setInterval(0)
+        self.steps.timeout.connect(self._step)
         self._layout()
         self._connect()
+        self.steps.start()
 
-    def _charts(self) -> list[tuple[str, QWidget]]:
-        return [(TOP_LAYERS, self.top_layers), (BY_OP, self.by_op), (LATENCY, self.latency),
-                (DEVICES, self.devices), (ROOFLINE, self.roofline), (TRADEOFF, self.tradeoff)]
+    # The charts, built on first use
+    @property
+    def top_layers(self) -> BarChart:
+        return self.chart(TOP_LAYERS)  # type: ignore[return-value]
+
+    @property
+    def by_op(self) -> BarChart:
+        return self.chart(BY_OP)  # type: ignore[return-value]
+
+    @property
+    def latency(self) -> LatencyChart:
+        return self.chart(LATENCY)  # type: ignore[return-value]
+
+    @property
+    def devices(self) -> DeviceChart:
+        return self.chart(DEVICES)  # type: ignore[return-value]
+
+    @property
+    def roofline(self) -> RooflineChart:
+        return self.chart(ROOFLINE)  # type: ignore[return-value]
+
+    @property
+    def tradeoff(self) -> TradeoffChart:
+        return self.chart(TRADEOFF)  # type: ignore[return-value]
+
+    def chart(self, title: str) -> QWidget:
+        """Chart ``title``, built and showing the current data (now, if its turn has not come)."""
+        widget = self.built.get(title)
+        if widget is None:
+            widget = self._build(title)
+            # its size comes from layouts that settle in the event loop; a caller reading the
+            # chart now (an export) needs it laid out first
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if title in self.stale:
+            self._draw(title)
+        return widget
+
+    def _build(self, title: str) -> QWidget:
+        widget = _new_chart(title)
+        if isinstance(widget, BarChart):
+            widget.bar_clicked.connect(self._top_clicked if title == TOP_LAYERS
+                                       else self._op_clicked)
+        elif isinstance(widget, RooflineChart):
+            widget.layer_clicked.connect(self.layer_clicked)
+        elif isinstance(widget, DeviceChart):
+            widget.plot.run_clicked.connect(self.select_run)
+        widget.apply_theme(self.theme)  # type: ignore[attr-defined]
+        self.tabs.put_chart(TITLES.index(title), widget)
+        self.built[title] = widget
+        if self.data is not None:
+            self.stale.add(title)
+        return widget
+
+    def _step(self) -> None:
+        """One chart built or drawn per turn: the shown tab's first."""
+        current = self.current_chart()
+        order = [current, *(t for t in TITLES if t != current)]
+        unbuilt = [t for t in order if t not in self.built]
+        stale = [t for t in order if t in self.stale]
+        if current in stale:
+            self._draw(current)
+        elif unbuilt:
+            self._build(unbuilt[0])
+        elif stale:
+            self._draw(stale[0])
+        if any(t not in self.built for t in TITLES) or self.stale:
+            self.steps.start()
+        else:
+            self.drawn.emit()
+
+    def is_drawn(self) -> bool:
+        return len(self.built) == len(TITLES) and not self.stale
+
+    def _mark_stale(self, titles: tuple[str, ...]) -> None:
+        self.stale.update(t for t in titles if t in self.built)
+        self.steps.start()
 
     def _layout(self) -> None:
         controls = QHBoxLayout()
@@ -124,10 +214,7 @@ class ChartPanel(QWidget):
     def _connect(self) -> None:
         self.rank_by.currentIndexChanged.connect(self._redraw_breakdowns)
         self.run.currentIndexChanged.connect(self._redraw_run_charts)
-        self.top_layers.bar_clicked.connect(self._top_clicked)
-        self.by_op.bar_clicked.connect(self._op_clicked)
-        self.roofline.layer_clicked.connect(self.layer_clicked)
-        self.devices.plot.run_clicked.connect(self.select_run)
+        self.tabs.currentChanged.connect(lambda _index: self.steps.start())
 
     # Data in
     def set_data(self, data: ReportData) -> None:
@@ -135,9 +222,7 @@ class ChartPanel(QWidget):
         self.colour_ranks = chart_data.op_colour_ranks(data)
         self._fill_pickers(data)
         self._set_tab_visibility(data)
-        self.devices.set_runs(chart_data.device_bars(data.runs), chart_data.failed_runs(data.runs))
-        self.tradeoff.set_report(data.report)
-        self._redraw_run_charts()
+        self._mark_stale(TITLES)
 
     def _fill_pickers(self, data: ReportData) -> None:
         metric, run = self.rank_by.currentData(), self.run.currentText()
@@ -169,7 +254,7 @@ class ChartPanel(QWidget):
         has_samples = any(run.latency and run.latency.samples_ms for run in data.runs)
         visible = {LATENCY: has_samples, DEVICES: bool(data.runs),
                    ROOFLINE: bool(data.profiled_runs), TRADEOFF: bool(data.report.variants)}
-        for index, (title, _) in enumerate(self._charts()):
+        for index, title in enumerate(TITLES):
             self.tabs.setTabVisible(index, visible.get(title, True))
 
     def selected_run(self) -> Run | None:
@@ -193,35 +278,52 @@ class ChartPanel(QWidget):
         return series[min(self.colour_ranks.get(group, len(series) - 1), len(series) - 1)]
 
     def _redraw_run_charts(self) -> None:
-        if self.data is None:
+        self._mark_stale(RUN_CHARTS)
+
+    def _redraw_breakdowns(self) -> None:
+        self._mark_stale(BREAKDOWNS)
+
+    def _draw(self, title: str) -> None:
+        self.stale.discard(title)
+        data, widget = self.data, self.built[title]
+        if data is None:
             return
+        if isinstance(widget, BarChart):
+            self._draw_breakdown(widget, data, title)
+        elif isinstance(widget, LatencyChart):
+            run = self.selected_run()
+            widget.set_data(chart_data.latency_data(run) if run else None)
+        elif isinstance(widget, DeviceChart):
+            widget.set_runs(chart_data.device_bars(data.runs), chart_data.failed_runs(data.runs))
+        elif isinstance(widget, RooflineChart):
+            self._draw_roofline(widget, data)
+        elif isinstance(widget, TradeoffChart):
+            widget.set_report(data.report)
+
+    def _draw_roofline(self, chart: RooflineChart, data: ReportData) -> None:
         run, layers = self.selected_run(), self._selected_run_layers()
-        self.latency.set_data(chart_data.latency_data(run) if run else None)
-        points = chart_data.roofline_points(self.data, layers) if layers else []
-        self.roofline.set_points(
+        points = chart_data.roofline_points(data, layers) if layers else []
+        chart.set_points(
             points, {op: self._colour(op) for op in self.colour_ranks},
             f"{run_label(run)}: {len(points):,} layers" if run else "",
             "No per-layer profile in this run" if run else "")
-        self.roofline.highlight(self.highlighted)
-        self._redraw_breakdowns()
+        chart.highlight(self.highlighted)
 
-    def _redraw_breakdowns(self) -> None:
-        if self.data is None:
-            return
+    def _draw_breakdown(self, chart: BarChart, data: ReportData, title: str) -> None:
         metric = self.rank_by.currentData() or "macs"
         layers = self._selected_run_layers()
         value_format = _ms_axis if metric == "time" else si_compact
         empty = "No per-layer profile in this run" if metric == "time" else "All zero"
-        axis_title = "time (ms)" if metric == "time" else chart_data.METRICS[metric]
-        for chart in (self.top_layers, self.by_op):
-            chart.setLabel("bottom", axis_title)
-        top = chart_data.top_layers(self.data, metric, layers)
-        self.top_layers.set_bars(top, [self._colour(b.group) for b in top], value_format, empty)
-        groups = chart_data.op_type_bars(self.data, metric, layers)
-        colours = [self.theme.series[i % len(self.theme.series)] if metric == "time"
-                   else self._colour(b.group) for i, b in enumerate(groups)]
-        self.by_op.set_bars(groups, colours, value_format, empty)
-        self.highlight_layer(self.highlighted)
+        chart.setLabel("bottom", "time (ms)" if metric == "time" else chart_data.METRICS[metric])
+        if title == TOP_LAYERS:
+            bars = chart_data.top_layers(data, metric, layers)
+            colours = [self._colour(b.group) for b in bars]
+        else:
+            bars = chart_data.op_type_bars(data, metric, layers)
+            colours = [self.theme.series[i % len(self.theme.series)] if metric == "time"
+                       else self._colour(b.group) for i, b in enumerate(bars)]
+        chart.set_bars(bars, colours, value_format, empty)
+        self._highlight_bars(chart, title, self.highlighted)
 
     # Selection
     def _top_clicked(self, index: int) -> None:
@@ -233,12 +335,23 @@ class ChartPanel(QWidget):
         self.op_type_clicked.emit(self.by_op.bars[index].group)
 
     def highlight_layer(self, layer: int | None) -> None:
+        """Outline ``layer`` in the drawn charts; the others outline it when drawn."""
         self.highlighted = layer
-        self.top_layers.highlight({i for i, bar in enumerate(self.top_layers.bars)
-                                   if layer is not None and bar.layer == layer})
-        groups = self._groups_of(layer)
-        self.by_op.highlight({i for i, bar in enumerate(self.by_op.bars) if bar.group in groups})
-        self.roofline.highlight(layer)
+        for title, widget in self.built.items():
+            if title in self.stale:
+                continue
+            if isinstance(widget, BarChart):
+                self._highlight_bars(widget, title, layer)
+            elif isinstance(widget, RooflineChart):
+                widget.highlight(layer)
+
+    def _highlight_bars(self, chart: BarChart, title: str, layer: int | None) -> None:
+        if title == TOP_LAYERS:
+            chart.highlight({i for i, bar in enumerate(chart.bars)
+                             if layer is not None and bar.layer == layer})
+        else:
+            groups = self._groups_of(layer)
+            chart.highlight({i for i, bar in enumerate(chart.bars) if bar.group in groups})
 
     def _groups_of(self, layer: int | None) -> set[str]:
         """The op type of ``layer``, or in the time view the runtime layer types it ran as."""
@@ -253,22 +366,30 @@ class ChartPanel(QWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
-        for _, chart in self._charts():
+        for chart in self.built.values():
             chart.apply_theme(theme)  # type: ignore[attr-defined]
         if self.data is not None:
-            self._redraw_run_charts()
+            self._mark_stale(RUN_CHARTS)
 
     # Export
     def visible_charts(self) -> list[str]:
-        return [title for index, (title, _) in enumerate(self._charts())
-                if self.tabs.isTabVisible(index)]
+        return [title for index, title in enumerate(TITLES) if self.tabs.isTabVisible(index)]
 
     def current_chart(self) -> str:
         return self.tabs.tabText(self.tabs.currentIndex())
 
     def chart_view(self, title: str) -> QWidget:
         """The pyqtgraph widget whose scene renders chart ``title``."""
-        widget = dict(self._charts())[title]
-        if widget is self.tradeoff:
-            return self.tradeoff.plot
-        return self.devices.plot if widget is self.devices else widget
+        widget = self.chart(title)
+        if isinstance(widget, TradeoffChart):
+            return widget.plot
+        return widget.plot if isinstance(widget, DeviceChart) else widget
+
+
+def _new_chart(title: str) -> QWidget:
+    if title in BREAKDOWNS:
+        return BarChart()
+    factories: dict[str, type[QWidget]] = {
+        LATENCY: LatencyChart, DEVICES: DeviceChart, ROOFLINE: RooflineChart,
+        TRADEOFF: TradeoffChart}
+    return factories[title]()
