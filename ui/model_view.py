@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QShowEvent
-from PySide6.QtWidgets import QSplitter, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from ui.details import layer_details_html
 from ui.layer_table import LayerTable
@@ -49,12 +49,15 @@ class ReportView(QWidget):
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.anchorClicked.connect(self._link_clicked)
+        self.lower_tabs = QTabWidget()
+        """Under the charts: the selected layer's details, and the document's runs (a tab, not
+        a third column, so the layer table keeps its width at 1280 px)."""
+        self.lower_tabs.setDocumentMode(True)
         self.sized = False
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.strips = QVBoxLayout()
         self.side_pane: QWidget | None = None
-        self.side_pane_px = 0
         self._layout()
         self.table.layer_selected.connect(self._layer_selected)
         selection = self.table.view.selectionModel()
@@ -68,17 +71,16 @@ class ReportView(QWidget):
         super().showEvent(event)
         if not self.sized:  # first show: proportions of the real size (hints say too little)
             self.sized = True
-            side = [self.side_pane_px] if self.side_pane is not None else []
-            rest = self.width() - sum(side)
-            self.splitter.setSizes([int(rest * TABLE_SHARE), int(rest * (1 - TABLE_SHARE)),
-                                    *side])
+            width = self.width()
+            self.splitter.setSizes([int(width * TABLE_SHARE), int(width * (1 - TABLE_SHARE))])
             height = self.right.height()
             self.right.setSizes([int(height * CHART_SHARE), int(height * (1 - CHART_SHARE))])
 
     def _layout(self) -> None:
         right = self.right
         right.addWidget(self.charts)
-        right.addWidget(self.details)
+        self.lower_tabs.addTab(self.details, "Details")
+        right.addWidget(self.lower_tabs)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         self.splitter.addWidget(self.table)
@@ -96,12 +98,18 @@ class ReportView(QWidget):
         """A full-width strip under the summary card (the document's warnings)."""
         self.strips.addWidget(widget)
 
-    def add_side_pane(self, widget: QWidget, width_px: int = 0) -> None:
-        """A pane right of the charts and details (the document's runs); collapsible (drag
-        it to the edge), ``width_px`` wide when first shown (0: collapsed)."""
-        self.side_pane, self.side_pane_px = widget, max(0, width_px)
-        self.splitter.addWidget(widget)
-        self.splitter.setCollapsible(self.splitter.indexOf(widget), True)
+    def add_side_pane(self, widget: QWidget, title: str = "Runs") -> None:
+        """A tab beside the layer details under the charts (the document's runs)."""
+        self.side_pane = widget
+        self.lower_tabs.addTab(widget, title)
+
+    def set_side_pane_title(self, title: str) -> None:
+        if self.side_pane is not None:
+            self.lower_tabs.setTabText(self.lower_tabs.indexOf(self.side_pane), title)
+
+    def show_side_pane(self) -> None:
+        if self.side_pane is not None:
+            self.lower_tabs.setCurrentWidget(self.side_pane)
 
     @property
     def report(self) -> Report:
@@ -157,6 +165,7 @@ class ReportView(QWidget):
 
     def _show_details(self, layer: int) -> None:
         self.details.setHtml(layer_details_html(self.document.data, layer, self.theme.muted))
+        self.lower_tabs.setCurrentWidget(self.details)
 
     def _op_type_clicked(self, op_type: str) -> None:
         if any(op == op_type for op, _ in self.document.data.op_counts):

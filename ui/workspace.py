@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from ui.model_view import ReportView
     from ui.runner import Runner
 
-RUNS_PANE_KEY = "view/runs_pane_px"
-RUNS_PANE_PX = 340
-"""The Runs pane's first width; the user's width is remembered after."""
 
 
 def refresh_view(state: AppState, runner: Runner, doc_id: int,
@@ -115,9 +112,7 @@ class Workspace(QObject):
         strip.action_requested.connect(lambda action, payload: self.act(doc_id, action, payload))
         pane.visibility_changed.connect(lambda _keys: self.state.set_visible_runs(doc_id))
         view.add_strip(strip)
-        width = self._pane_width()
-        view.add_side_pane(pane, width)
-        view.splitter.splitterMoved.connect(lambda *_: self._keep_pane_width(pane))
+        view.add_side_pane(pane)
         self.strips[doc_id], self.panes[doc_id] = strip, pane
         self._fill(doc_id)
 
@@ -137,6 +132,9 @@ class Workspace(QObject):
 
     def _runs_changed(self, doc_id: int) -> None:
         self._fill(doc_id)
+        view = self.window.view_of(doc_id)
+        if view is not None:  # new or hidden runs: the Runs tab says what changed
+            view.show_side_pane()
         refresh_view(self.state, self.window.runner, doc_id,
                      on_error=self.window.banner.add_error)
 
@@ -146,6 +144,10 @@ class Workspace(QObject):
             return
         runs = doc.run_list
         pane.set_runs(runs)
+        view = self.window.view_of(doc_id)
+        if view is not None:
+            count = len(runs.entries)
+            view.set_side_pane_title(f"Runs ({count})" if count else "Runs")
         strip.set_warnings(document_warnings(doc.report, runs=runs.visible_runs(),
                                              extra=note_warnings(runs.notes)))
 
@@ -154,17 +156,6 @@ class Workspace(QObject):
         self.panes.pop(doc_id, None)
 
     # the pane's width, remembered -------------------------------------------------------
-
-    def _pane_width(self) -> int:
-        value = self.window.settings.store.value(RUNS_PANE_KEY, RUNS_PANE_PX)
-        try:
-            return max(0, int(str(value)))
-        except ValueError:
-            return RUNS_PANE_PX
-
-    def _keep_pane_width(self, pane: RunsPane) -> None:
-        self.window.settings.store.setValue(RUNS_PANE_KEY, pane.width() if pane.isVisible()
-                                            and pane.width() > 0 else 0)
 
     # the strip's actions ------------------------------------------------------------------
 

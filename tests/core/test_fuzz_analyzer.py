@@ -44,6 +44,9 @@ FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=False
 VALID_EXAMPLES = 1000
 BYTE_EXAMPLES = 2000
 PROTO_EXAMPLES = 2000
+SANDBOXED_EXAMPLES = 60
+"""Cases that also take the user's path through the sandboxed child: each forks a child (from
+the fork server once runtimes have started threads), so the bulk runs in-process."""
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
@@ -286,6 +289,14 @@ def mutated_bytes(draw: Draw) -> bytes:
 def test_byte_mutations_give_a_report_or_a_profiler_error(scratch: Path, data: bytes) -> None:
     path = scratch / "bytes.onnx"
     path.write_bytes(data)
+    analyze_or_refuse(str(path))
+
+
+@settings(FUZZ, max_examples=SANDBOXED_EXAMPLES)
+@given(data=mutated_bytes())
+def test_byte_mutations_through_the_sandbox(scratch: Path, data: bytes) -> None:
+    path = scratch / "bytes_sandboxed.onnx"
+    path.write_bytes(data)
     sandboxed_or_refuse(str(path))
 
 
@@ -456,5 +467,13 @@ def test_proto_mutations_give_a_report_or_a_profiler_error(
     scratch: Path, model: onnx.ModelProto
 ) -> None:
     path = scratch / "mutated.onnx"
+    path.write_bytes(model.SerializeToString())
+    analyze_or_refuse(str(path))
+
+
+@settings(FUZZ, max_examples=SANDBOXED_EXAMPLES)
+@given(model=mutated_models())
+def test_proto_mutations_through_the_sandbox(scratch: Path, model: onnx.ModelProto) -> None:
+    path = scratch / "mutated_sandboxed.onnx"
     path.write_bytes(model.SerializeToString())
     sandboxed_or_refuse(str(path))
