@@ -31,7 +31,7 @@ test: $(STAMP) $(SAMPLE)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check profiler ui tests benchmarks resources
+	$(VENV)/bin/ruff check profiler ui tests benchmarks resources scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
