@@ -306,6 +306,7 @@ class MainWindow(QMainWindow):
         view = self.tabs.widget(index)
         if view is not None:
             self.state.close(view.doc_id)  # type: ignore[attr-defined]
+            self.collector.release()
 
     def close_current_tab(self) -> None:
         if self.tabs.count():

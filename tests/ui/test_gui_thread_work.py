@@ -82,3 +82,23 @@ def test_reading_a_chart_builds_and_draws_it_at_once(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.set_data(build_report_data(synthetic_report(200)))
     assert panel.top_layers.bars and panel.by_op.bars  # no event loop turn in between
+
+
+def test_a_full_collection_freezes_its_survivors_until_a_document_closes(
+        qtbot, monkeypatch) -> None:
+    """Later full collections skip what survived one (a large report's objects), so they
+    stay short; closing a document lets them be collected again."""
+    import gc
+
+    from ui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    try:
+        thresholds = gc.get_threshold()
+        monkeypatch.setattr(gc, "get_count", lambda: (0, 0, thresholds[2] + 1))
+        collector.check()  # the oldest generation is over its threshold: a full collection
+        assert gc.get_freeze_count() > 0
+        collector.release()
+        assert gc.get_freeze_count() == 0
+    finally:
+        collector.stop()
