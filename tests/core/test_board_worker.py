@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import process_gone
 
 CHILD = """
 import subprocess, sys, time
@@ -21,18 +21,6 @@ sleeper = subprocess.Popen(["sleep", "60"])
 print(sleeper.pid, flush=True)
 time.sleep(60)
 """
-
-
-def _gone(pid: int, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_guard_ends_the_group_when_the_parent_goes() -> None:
@@ -46,7 +34,7 @@ def test_the_guard_ends_the_group_when_the_parent_goes() -> None:
     try:
         os.kill(shell.pid, signal.SIGKILL)
         shell.wait()
-        assert _gone(guarded) and _gone(sleeper)
+        assert process_gone(guarded) and process_gone(sleeper)
     finally:
         for pid in (sleeper, guarded):
             try:

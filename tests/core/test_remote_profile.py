@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,6 @@ from tests.core.sshd_rig import (
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=missing_tools() or "ok")
 QUICK = ["--iterations", "5", "--no-layers", "--no-history"]
-
-
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdRig]:
-    server = SshdRig(tmp_path_factory.mktemp("sshd"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,6 @@ from tests.core.model_builders import matmul_chain, save
 from tests.core.sshd_rig import SshdRig, free_port, make_board_python, missing_tools
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=missing_tools() or "ok")
-
-
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdRig]:
-    server = SshdRig(tmp_path_factory.mktemp("sshd"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)
