@@ -25,6 +25,7 @@ from ui.theme import LIGHT, Theme
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ["Device", "Variant", "Time", "Status", "p50 ms"]
 DEVICE, VARIANT, TIME, STATUS, P50 = range(len(COLUMNS))
+CHECK_AND_PADDING_PX = 48
 ROW_PAD_PX = 6
 DIALOG_MIN_SIZE = (560, 320)
 COMPARE_HINT = "Select two measured runs to compare them."
@@ -157,8 +158,10 @@ class RunsPane(QWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setWordWrap(False)
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        table.horizontalHeader().setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
+        header = table.horizontalHeader()
+        for column in (VARIANT, TIME, P50):  # a handful of rows: fit them exactly
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + ROW_PAD_PX)
         selection = table.selectionModel()
         selection.selectionChanged.connect(lambda *_: self._update_compare())
@@ -181,8 +184,17 @@ class RunsPane(QWidget):
         """Show the run list (call again after it changed: rows are rebuilt)."""
         self.model.set_runs(runs)
         self.table.resizeColumnsToContents()
+        self._fit_device_column(runs)
         self.note.setText(runs.notes[-1] if runs.notes else "")
         self.note.setVisible(bool(runs.notes))
+
+    def _fit_device_column(self, runs: RunList) -> None:
+        """The widest device id plus the check box and the style sheet's cell padding, which
+        Qt's own content sizing leaves out (ids were cut to 'ov:C...')."""
+        metrics = self.table.fontMetrics()
+        widest = max((metrics.horizontalAdvance(e.key.device) for e in runs.entries), default=0)
+        header_text = metrics.horizontalAdvance(COLUMNS[DEVICE])
+        self.table.setColumnWidth(DEVICE, max(widest, header_text) + CHECK_AND_PADDING_PX)
 
     def apply_theme(self, theme: Theme) -> None:
         self.model.theme = theme
