@@ -177,10 +177,3 @@ def compare(a: Report, b: Report, a_name: str = "A", b_name: str = "B",
     from profiler.report.compare import DEFAULT_TOP_LAYERS, compare_reports
 
     return compare_reports(a, b, a_name, b_name, top=DEFAULT_TOP_LAYERS if top is None else top)
-
-
-def compare_history_runs(a_id: int, b_id: int, top: int = 10) -> Comparison:
-    """Saved run ``b_id`` against saved run ``a_id`` (layer deltas for the same model only)."""
-    from profiler.history.store import HistoryStore
-
-    return HistoryStore().compare_runs(a_id, b_id, top=top)

@@ -25,7 +25,6 @@ from profiler.cli_common import (
 
 if TYPE_CHECKING:
     from profiler.history.store import HistoryEntry, HistoryStore
-    from profiler.records.report import Report
 
 list_limit = int_option(1, MAX_COUNT, "a number of runs")
 LIST_HEADERS = ["id", "date", "model", "device", "variant", "precision", "p50 ms", "error"]
@@ -195,14 +194,3 @@ def _run_delete(args: argparse.Namespace) -> int:
 def _run_path(args: argparse.Namespace) -> int:
     say(str(_store().path))
     return EXIT_OK
-
-
-def save_to_history(report: Report) -> None:
-    """For `profile`: save the report's runs; a history that cannot be written is a warning."""
-    from profiler.errors import ProfilerError
-    from profiler.history.store import HistoryStore
-
-    try:
-        HistoryStore().save_report(report)
-    except ProfilerError as error:
-        note(f"warning: run not saved to the history: {error}; --no-history skips it")

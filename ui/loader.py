@@ -113,6 +113,7 @@ class Loader(QObject):
         self.runner = Runner(self, max_threads=1)
         self.pending = 0
         self.closed = False
+        self.runner.start(lambda *_: _start_sandbox_helper())  # warm before the first file
 
     def load(self, path: str) -> Handle:
         self.pending += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
-from profiler.bench.wire import JobKind, JobState, stage_verb
+from profiler.bench.wire import JobKind, stage_verb
 from profiler.model.graph import ValueRule
 from profiler.records.runs import Run
 
@@ -127,14 +127,6 @@ def measure_request(model_path: str, device: str, **values: Any) -> MeasureReque
     own = {k: v for k, v in values.items() if k not in SETTINGS_FIELDS}
     return MeasureRequest(model_path=model_path, device=device,
                           settings=MeasureSettings(**settings), **own)
-
-
-def run_state(run: Run) -> JobState:
-    """'done' (an error in the per-layer pass alone keeps the measurement), 'cancelled', or
-    'failed'. Jobs a cancel kept from starting have no Run: a UI shows them 'skipped'."""
-    if run.error is None or run.latency is not None or run.throughput_fps is not None:
-        return "done"
-    return "cancelled" if run.error.kind == "cancelled" else "failed"
 
 
 @dataclass

@@ -42,8 +42,6 @@ JobKind = Literal["measure", "build", "drift"]
 JOB_KINDS: tuple[str, ...] = get_args(JobKind)
 FailureKind = Literal["crash", "timeout", "memory", "cancelled", "protocol", "runtime", "usage"]
 FAILURE_KINDS: tuple[str, ...] = get_args(FailureKind)
-JobState = Literal["waiting", "running", "done", "failed", "cancelled", "skipped"]
-"""What a UI shows per job: 'skipped' is a job never started because the batch was cancelled."""
 
 STAGE_VERBS: dict[str, str] = {
     "worker": "starting the worker", "start": "starting the runtime", "load": "loading",

@@ -275,9 +275,3 @@ def attach_rules(model: ModelGraph, rules: Mapping[str, ValueRule], warnings: li
     model.input_specs = [replace(spec, values=rules.get(spec.name, spec.values))
                          for spec in model.input_specs]
     model.warnings.extend(w for w in warnings if w not in model.warnings)
-
-
-def file_rules(specs: list[InputSpec], source: str) -> list[InputSpec]:
-    """Every input read from the user's data file."""
-    rule = ValueRule(source="file", note=f"from {source}")
-    return [replace(spec, values=rule) for spec in specs]

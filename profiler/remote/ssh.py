@@ -33,13 +33,10 @@ edge-model-profiler not installed.
 
 from __future__ import annotations
 
-import collections
 import os
 import shlex
 import subprocess
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import IO
 
 from profiler.errors import ProfilerError
@@ -194,79 +191,3 @@ def run(target: Target, argv: Sequence[str], stdin: IO[bytes] | None = None,
         stderr = done.stderr.decode("utf-8", "replace")
         raise RemoteError(target.name, explain_failure(target, done.returncode, stderr))
     return done.stdout
-
-
-def copy_file(target: Target, local_path: str, remote_path: str,
-              timeout_s: float = DEFAULT_COMMAND_TIMEOUT_S) -> None:
-    """Copy one file to ``remote_path`` on the target, through the same ssh channel (the
-    board's ``cat``; its folder must exist)."""
-    with open(local_path, "rb") as handle:
-        run(target, ["sh", "-c", 'cat > "$1"', "sh", remote_path], handle, timeout_s)
-
-
-@dataclass
-class RemoteStream:
-    """A command running on the target with its stdin/stdout as byte pipes: the transport a
-    worker protocol rides on. ``stop`` ends the ssh client; the board's sshd then closes the
-    command's pipes, so a command that stops on end of input leaves nothing behind."""
-
-    target: Target
-    process: subprocess.Popen[bytes]
-    stderr_tail: collections.deque[str] = field(
-        default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_LINES))
-
-    def __post_init__(self) -> None:
-        # drained all along: a chatty command must never block on a full stderr pipe
-        self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._reader.start()
-
-    def _drain_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr_tail.append(line.decode("utf-8", "replace").rstrip())
-
-    @property
-    def stdin(self) -> IO[bytes]:
-        assert self.process.stdin is not None
-        return self.process.stdin
-
-    @property
-    def stdout(self) -> IO[bytes]:
-        assert self.process.stdout is not None
-        return self.process.stdout
-
-    def wait(self, timeout_s: float | None = None) -> int:
-        return self.process.wait(timeout_s)
-
-    def failure(self) -> str | None:
-        """The reason the command failed once it has exited, or None when it succeeded."""
-        code = self.process.poll()
-        if code is None or code == 0:
-            return None
-        self._reader.join(timeout=1.0)
-        return explain_failure(self.target, code, "\n".join(self.stderr_tail))
-
-    def stop(self, grace_s: float = 0.5) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout=1.0)
-        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
-def open_stream(target: Target, argv: Sequence[str]) -> RemoteStream:
-    """Start ``argv`` on the target with piped stdin/stdout/stderr (bytes, unbuffered)."""
-    try:
-        process = subprocess.Popen(
-            ssh_argv(target, argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, bufsize=0, start_new_session=os.name == "posix")
-    except FileNotFoundError:
-        raise RemoteError(target.name, "the OpenSSH client (ssh) is not installed on this "
-                          "machine: install it (package openssh-client)") from None
-    return RemoteStream(target, process)

@@ -67,11 +67,6 @@ def _precision(args: dict[str, Any]) -> str:
     return ""
 
 
-def run_durations_ms(events: list[dict[str, Any]], skip_runs: int = 1) -> list[float]:
-    """End-to-end time of each counted run as the trace measured it (model_run events)."""
-    return [(end - start) / 1000.0 for start, end in _run_windows(events)[skip_runs:]]
-
-
 def trace_nodes(events: list[dict[str, Any]], skip_runs: int = 1) -> tuple[list[TraceNode], int]:
     """Kernel times per node (in execution order) over the runs after the first ``skip_runs``,
     and how many runs were counted."""
