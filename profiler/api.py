@@ -111,6 +111,7 @@ def measure_devices(model_path: str, devices: Sequence[str],
         input_rules,
         input_settings,
         mark_file_inputs,
+        profile_jobs,
     )
     from profiler.remote.runner import measure_job, note_targets
 
@@ -123,12 +124,9 @@ def measure_devices(model_path: str, devices: Sequence[str],
     jobs = build_jobs(model_path, devices, concrete_shapes(report.model.inputs), options,
                       report.model.file_bytes, input_rules(report.model.inputs),
                       backend_factory)
-    for job in jobs:
-        if cancel is not None and cancel.is_set():
-            break
-        report.runs.append(measure_job(job, progress, cancel, options.limits, worker_argv))
-        if on_run is not None:
-            on_run(replace(report, runs=list(report.runs)))
+    report.runs = profile_jobs(
+        jobs, options.limits, progress, cancel, worker_argv, measure=measure_job,
+        on_run=None if on_run is None else lambda runs: on_run(replace(report, runs=runs)))
     report.errors += [f"{run.device}: {run.error.message}" for run in report.runs if run.error]
     note_targets(report)
     return report

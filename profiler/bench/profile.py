@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from profiler.bench.requests import MeasureRequest, MeasureSettings
@@ -140,16 +140,24 @@ def build_jobs(model_path: str, devices: Sequence[str], shapes: Mapping[str, lis
             for device in devices]
 
 
+MeasureJob = Callable[[MeasureRequest, ProgressSink | None, CancelToken | None,
+                       Limits | None, Sequence[str] | None], Run]
+"""Measures one request: ``run_job`` here; callers above pass one that also reaches boards."""
+
+
 def profile_jobs(jobs: Sequence[MeasureRequest], limits: Limits | None = None,
                  progress: ProgressSink | None = None, cancel: CancelToken | None = None,
-                 worker_argv: Sequence[str] | None = None) -> list[Run]:
-    """Run the jobs one after the other (devices must not compete for the CPU).
-    After a cancel, the jobs not started yet are left out."""
-    runs = []
+                 worker_argv: Sequence[str] | None = None, measure: MeasureJob = run_job,
+                 on_run: Callable[[list[Run]], None] | None = None) -> list[Run]:
+    """Run the jobs one after the other (devices must not compete for the CPU), ``on_run``
+    with the runs so far after each. After a cancel, the jobs not started yet are left out."""
+    runs: list[Run] = []
     for job in jobs:
         if cancel is not None and cancel.is_set():
             break
-        runs.append(run_job(job, progress, cancel, limits, worker_argv))
+        runs.append(measure(job, progress, cancel, limits, worker_argv))
+        if on_run is not None:
+            on_run(list(runs))
     return runs
 
 
