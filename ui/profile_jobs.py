@@ -1,5 +1,5 @@
 """The Profile panel's plain parts: the work run off the GUI thread (device discovery,
-``api.profile``) and the words its progress rows show. No Qt."""
+``api.profile``) and the words its progress rows show; no widgets."""
 
 from __future__ import annotations
 
