@@ -18,6 +18,8 @@ from typing import IO
 import psutil
 
 TERM_GRACE_S = 0.3
+EXIT_GRACE_S = 2.0
+"""How long a worker whose stream ended may take to exit on its own before it is killed."""
 """Between SIGTERM and SIGKILL on cancel: cancel must complete well within a second."""
 STDERR_TAIL_LINES = 20
 
@@ -127,7 +129,10 @@ class Child:
         self.finish()
 
     def finish(self) -> int:
-        """Kill whatever the worker left in its group, reap it and close the pipes."""
+        """Let the worker end by itself (its own exit code: after its stream closes, ssh
+        standing in for a board's worker still has to say the link dropped), then kill whatever
+        it left in its group, reap it and close the pipes."""
+        self._wait_unreaped(EXIT_GRACE_S)
         self._signal_group(signal.SIGKILL)
         code = self.process.wait()
         for thread in self._threads:
