@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 
 from profiler.errors import ModelLoadError
 from profiler.model.input_settings import InputSettings, with_shapes
+from profiler.records.analysis import StaticAnalysis
+from profiler.records.model import ModelInfo
 from profiler.records.report import Report
-from profiler.sandbox import run_isolated, stage
+from profiler.sandbox import run_isolated
 
 if TYPE_CHECKING:
     from profiler.bench.profile import ProfileOptions
@@ -32,12 +34,17 @@ def analyze_model(
     Parsing and analysis run in a sandboxed child (profiler.sandbox): a file that crashes a
     parser raises ModelLoadError here and leaves this process as it was.
     """
+    from profiler.analysis.file_analysis import analyze_file
+    from profiler.environment import environment
+
     settings = with_shapes(inputs, shape_overrides)
     values = {name: list(v) for name, v in (input_values or {}).items()}
-    report = run_isolated(analysis_data, (path, settings, values), path)
-    if not isinstance(report, Report):
+    machine = environment()  # first: a prestarted child is still importing meanwhile
+    parts = run_isolated(analyze_file, (path, settings, values), path)
+    if not (isinstance(parts, tuple) and len(parts) == 2 and
+            isinstance(parts[0], ModelInfo) and isinstance(parts[1], StaticAnalysis)):
         raise ModelLoadError(path, "the analysis gave no report (internal error)")
-    return report
+    return Report(environment=machine, model=parts[0], analysis=parts[1])
 
 
 def analyze_model_here(
@@ -45,22 +52,12 @@ def analyze_model_here(
     settings: InputSettings | None = None,
     input_values: Mapping[str, Sequence[float | int]] | None = None,
 ) -> Report:
-    """``analyze_model`` in this process, without the sandbox (the child's side; benchmarks).
-    Imports here: the parent of a sandboxed analysis never needs them."""
-    from profiler.analysis import analyze
+    """``analyze_model`` in this process, without the sandbox (benchmarks, tests)."""
+    from profiler.analysis.file_analysis import analyze_file
     from profiler.environment import environment
-    from profiler.model.describe import model_info
-    from profiler.model.input_settings import load_with_inputs
 
-    model = load_with_inputs(path, settings, input_values)
-    stage("analysis")
-    return Report(environment=environment(), model=model_info(model), analysis=analyze(model))
-
-
-def analysis_data(path: str, settings: InputSettings | None,
-                  input_values: Mapping[str, Sequence[float | int]]) -> Report:
-    """The sandboxed child's work (a module-level function: the fork server imports it)."""
-    return analyze_model_here(path, settings, input_values or None)
+    info, analysis = analyze_file(path, settings, input_values)
+    return Report(environment=environment(), model=info, analysis=analysis)
 
 
 # One flow per use case: the CLI and the app both call these. ------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import stat
 from typing import BinaryIO
@@ -27,6 +28,7 @@ OUTSIDE = "outside"
 UNREADABLE = "unreadable"
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_prefetched: dict[tuple[str, int], tuple[bytes, str] | FileRefused] = {}
 
 
 class FileRefused(ProfilerError):
@@ -83,6 +85,30 @@ def read_regular(path: str, max_bytes: int, within: str | None = None) -> bytes:
     if len(data) > max_bytes:
         raise _too_large(path, len(data), max_bytes)
     return data
+
+
+def prefetch_hashed(path: str, max_bytes: int) -> None:
+    """Read and hash ``path`` now, for ``read_hashed`` to hand over later. A prestarted sandbox
+    child calls it on a thread while its main thread still imports: reading and SHA-256
+    release the GIL, so both run at once. A refusal is kept and raised by ``read_hashed``."""
+    try:
+        _prefetched[(path, max_bytes)] = _read_and_hash(path, max_bytes)
+    except FileRefused as refused:
+        _prefetched[(path, max_bytes)] = refused
+
+
+def read_hashed(path: str, max_bytes: int) -> tuple[bytes, str]:
+    """``read_regular`` and the SHA-256 (hex) of exactly the bytes read; a prefetched read of
+    the same file and bound is used once."""
+    kept = _prefetched.pop((path, max_bytes), None)
+    if isinstance(kept, FileRefused):
+        raise kept
+    return kept if kept is not None else _read_and_hash(path, max_bytes)
+
+
+def _read_and_hash(path: str, max_bytes: int) -> tuple[bytes, str]:
+    data = read_regular(path, max_bytes)
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def check_regular(path: str, within: str | None = None) -> int:

@@ -10,6 +10,9 @@ How the child starts: a plain ``fork`` when the caller is the only Python thread
 the child inherits every import, so it costs a few milliseconds); otherwise a fork from
 multiprocessing's fork server (the app, whose Qt threads make a plain fork unsafe), which
 ``start_helper`` starts once, with the analysis imports done, and which every file reuses.
+A single-threaded caller that knows it will need a child soon (``edgeprof-cli analyze``)
+forks it first with ``profiler.prestart``: the child imports the analysis stack while the
+caller parses its arguments, on the other core; ``run_isolated`` then hands it the job.
 
 Limits in the child, and what is enforced:
 - memory: the parent samples the child's resident set every POLL_S and kills it past the
@@ -40,10 +43,7 @@ import faulthandler
 import gc
 import importlib
 import io
-import logging
 import math
-import multiprocessing
-import multiprocessing.context
 import os
 import pickle
 import resource
@@ -53,9 +53,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
+from profiler import prestart
 from profiler.errors import ModelLoadError, ProfilerError
 from profiler.processes import default_memory_limit_bytes, signal_text
 from profiler.units import size_bytes
@@ -69,14 +69,23 @@ ALLOWED_MODULE_PREFIX = "profiler.records."
 ARRAY_KINDS = "biufc"
 """numpy dtype kinds an array in the answer may have: bool, integers, floats, complex."""
 MAX_ARRAY_DIMS = 32
-HELPER_PRELOAD = ("profiler.api", "profiler.model.onnx_loader", "profiler.analysis")
+HELPER_PRELOAD = ("profiler.api", "profiler.model.onnx_loader", "profiler.analysis.file_analysis")
 """Imported once in the fork server so each file's child starts warm."""
 
 _PR_SET_PDEATHSIG = 1
 _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 
-log = logging.getLogger(__name__)
-_channel: Connection | None = None
+class MessageChannel(Protocol):
+    """One end of a pipe of messages: multiprocessing's Connection, or profiler.prestart's
+    MessagePipe (which spares the prestarted child the import of multiprocessing)."""
+
+    def send_bytes(self, data: bytes | memoryview, /) -> None: ...
+    def recv_bytes(self) -> bytes: ...
+    def poll(self, timeout: float, /) -> bool: ...
+    def close(self) -> None: ...
+
+
+_channel: MessageChannel | None = None
 _network_isolated = False
 _helper_lock = threading.Lock()
 
@@ -105,7 +114,7 @@ def stage(name: str) -> None:
         _send(_channel, {"stage": name})
 
 
-def _send(channel: Connection, message: dict[str, Any]) -> None:
+def _send(channel: MessageChannel, message: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     numpy = sys.modules.get("numpy")
@@ -162,7 +171,7 @@ def _received(data: bytes) -> Any:
     return _RecordsUnpickler(io.BytesIO(data)).load()
 
 
-def _child_main(channel: Connection, function: Callable[..., Any], args: Sequence[Any]) -> None:
+def _child_main(channel: MessageChannel, function: Callable[..., Any], args: Sequence[Any]) -> None:
     global _channel
     _channel = channel
     _harden()
@@ -170,11 +179,29 @@ def _child_main(channel: Connection, function: Callable[..., Any], args: Sequenc
         result = function(*args)
     except BaseException as error:  # everything goes back as data; the parent raises it
         if not isinstance(error, ProfilerError):  # a bug: its traceback for the debug log
-            log.debug("in the sandboxed child", exc_info=error)
+            import logging
+
+            logging.getLogger(__name__).debug("in the sandboxed child", exc_info=error)
         _send(channel, {"error": _error_record(error)})
         _leave()
     _send(channel, {"result": result})
     _leave()
+
+
+def serve_prestarted(reader: threading.Thread, job: list[bytes], channel: MessageChannel,
+                     preload: Sequence[str]) -> None:
+    """The prestarted child (profiler.prestart): import ``preload`` while ``reader`` receives
+    the job (and reads its file ahead), then run the job as any sandboxed child. The job
+    comes from our own parent (a plain unpickle); none (the parent ended, or had no file for
+    it) ends the child quietly."""
+    for name in preload:
+        with contextlib.suppress(ImportError):  # the job imports what it needs anyway
+            importlib.import_module(name)
+    reader.join()  # one thread again before _harden (a threaded process cannot unshare)
+    if not job:
+        _leave()
+    function, args = pickle.loads(job[0])
+    _child_main(channel, function, args)
 
 
 def _leave() -> None:
@@ -222,10 +249,19 @@ def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
     arrays). Errors it raised are raised here (ProfilerError subclasses keep their type); a
     crash, timeout or memory overrun raises ModelLoadError naming ``path``, the stage and
     ("crashed on this image") the ``subject``. ``function`` must be a module-level function
-    (the fork server imports it by name)."""
+    (the fork server imports it by name). A child forked ahead by profiler.prestart takes
+    the job when there is one."""
     if in_child():
         return function(*args)
     limits = limits or SandboxLimits()
+    waiting = prestart.take()
+    if waiting is not None:
+        handed, result = _run_prestarted(waiting, (function, tuple(args)), path, limits,
+                                         subject)
+        if handed:
+            return result
+    import multiprocessing
+
     receiver, sender = multiprocessing.Pipe(duplex=False)
     process_type = _process_type(_start_method())
     process = process_type(target=_child_main, args=(sender, function, tuple(args)),
@@ -241,6 +277,59 @@ def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
         _reap(process)
 
 
+class _ForkedChild:
+    """The few Process methods _Watch and _reap use, for a child forked by profiler.prestart
+    (a plain os.fork, not a multiprocessing.Process)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.exitcode: int | None = None
+
+    def is_alive(self) -> bool:
+        return self._poll() is None
+
+    def kill(self) -> None:
+        if self.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)
+
+    def _poll(self) -> int | None:
+        if self.exitcode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: gone all the same
+                self.exitcode = -signal.SIGKILL
+                return self.exitcode
+            if pid:
+                self.exitcode = os.waitstatus_to_exitcode(status)
+        return self.exitcode
+
+
+def _run_prestarted(waiting: prestart.Waiting, job: tuple[Callable[..., Any], tuple[Any, ...]],
+                    path: str, limits: SandboxLimits, subject: str) -> tuple[bool, Any]:
+    """(True, the result) from the prestarted child; (False, None) when it is gone before
+    taking the job, so the caller forks a fresh one."""
+    child = _ForkedChild(waiting.pid)
+    receiver = prestart.MessagePipe(waiting.answers_fd)
+    try:
+        try:
+            waiting.send_job(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            return False, None
+        return True, _outcome(_Watch(child, receiver, limits, subject).wait(), path)
+    finally:
+        os.close(waiting.jobs_fd)
+        receiver.close()  # closes the answers descriptor
+        _reap(child)
+
+
 def _start_method() -> str:
     alone = threading.active_count() == 1
     return "fork" if alone and threading.current_thread() is threading.main_thread() else (
@@ -248,9 +337,11 @@ def _start_method() -> str:
 
 
 def _process_type(method: str) -> Any:
+    import multiprocessing
+
     if method == "fork":
         return multiprocessing.get_context("fork").Process
-    return _HelperProcess
+    return _helper_process_type()
 
 
 def _helper_popen(process_obj: Any) -> Any:
@@ -284,17 +375,37 @@ def _helper_popen(process_obj: Any) -> Any:
     return Popen(process_obj)
 
 
-class _HelperProcess(multiprocessing.context.ForkServerProcess):
-    _start_method = "forkserver"
+def _helper_process_type() -> type:
+    """multiprocessing's ForkServerProcess started by ``_helper_popen``; made on first use
+    (importing multiprocessing costs a prestarted child more than it needs)."""
+    made = globals().get("_HelperProcess")
+    if made is not None:
+        return made
+    import multiprocessing.context
 
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:
-        return _helper_popen(process_obj)
+    class _HelperProcess(multiprocessing.context.ForkServerProcess):
+        _start_method = "forkserver"
+
+        @staticmethod
+        def _Popen(process_obj: Any) -> Any:
+            return _helper_popen(process_obj)
+
+    _HelperProcess.__qualname__ = "_HelperProcess"  # pickle finds it by this name
+    globals()["_HelperProcess"] = _HelperProcess
+    return _HelperProcess
+
+
+def __getattr__(name: str) -> Any:
+    """The fork server's child unpickles its process object by name: made on demand."""
+    if name == "_HelperProcess":
+        return _helper_process_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def start_helper() -> None:
     """Start the fork server (imports done) now, so the first file opens without waiting.
     For processes with threads (the app); the CLI forks directly."""
+    import multiprocessing
     from multiprocessing import forkserver
 
     with _helper_lock:
@@ -321,7 +432,7 @@ class _Ended:
 class _Watch:
     """Reads the child's messages until its answer, enforcing the time and memory limits."""
 
-    def __init__(self, process: Any, receiver: Connection, limits: SandboxLimits,
+    def __init__(self, process: Any, receiver: MessageChannel, limits: SandboxLimits,
                  subject: str) -> None:
         self.process, self.receiver, self.limits = process, receiver, limits
         self.subject = subject

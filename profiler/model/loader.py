@@ -12,6 +12,14 @@ ONNX_EXTENSIONS = (".onnx",)
 OPENVINO_EXTENSIONS = (".xml",)
 TFLITE_EXTENSIONS = (".tflite",)
 MODEL_EXTENSIONS = ONNX_EXTENSIONS + OPENVINO_EXTENSIONS + TFLITE_EXTENSIONS
+MAX_ONNX_BYTES = 2**31
+"""Protobuf's own limit: a larger .onnx cannot be parsed (weights go to external data)."""
+
+
+def read_ahead_bytes(path: str) -> int | None:
+    """How much of ``path`` its loader reads whole (profiler.files.read_hashed, with this
+    bound), so a sandboxed child may read it ahead; None for formats the runtimes read."""
+    return MAX_ONNX_BYTES if path.lower().endswith(ONNX_EXTENSIONS) else None
 
 
 def check_model_path(path: str) -> str:

@@ -7,7 +7,6 @@ External data is validated (location inside the model's folder, file long enough
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -20,9 +19,10 @@ from google.protobuf.message import DecodeError, Message
 from onnx import TensorProto
 
 from profiler.errors import ModelLoadError, ProfilerError
-from profiler.files import MISSING, FileRefused, check_regular, open_regular, read_regular
+from profiler.files import MISSING, FileRefused, check_regular, open_regular, read_hashed
 from profiler.model.constant_propagation import infer_shapes as infer_shapes_with_values
 from profiler.model.graph import Dim, InputSpec, ModelGraph, bytes_for
+from profiler.model.loader import MAX_ONNX_BYTES
 from profiler.model.onnx_graph import (
     SMALL_CONSTANT_ELEMENTS,
     build_graph,
@@ -34,8 +34,6 @@ from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
 from profiler.sandbox import staged
 
-MAX_ONNX_BYTES = 2**31
-"""Protobuf's own limit: a larger .onnx cannot be parsed (weights go to external data)."""
 KEPT_DATA_ELEMENTS = 1024
 """Tensors up to this size keep their values after validation: ONNX shape inference reads
 shape vectors, axes, pads and scales (a few elements each); larger ones are weights."""
@@ -91,14 +89,14 @@ def _parse(path: str) -> tuple[onnx.ModelProto, str]:
     """The parsed model and the file's SHA-256, hashed from the bytes read for parsing rather
     than by reading the file again for the report."""
     try:
-        data = read_regular(path, MAX_ONNX_BYTES)
+        data, sha256 = read_hashed(path, MAX_ONNX_BYTES)
         if not data:
             raise ModelLoadError(path, "the file is empty")
     except FileRefused as refused:
         raise ModelLoadError(path, refused.problem) from None
     model = _from_bytes(data, path)
     _check_parsed(model, path)
-    return model, hashlib.sha256(data).hexdigest()
+    return model, sha256
 
 
 def _from_bytes(data: bytes, path: str) -> onnx.ModelProto:

@@ -20,10 +20,20 @@ from profiler.errors import ReportError
 T = TypeVar("T")
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
 def to_dict(obj: Any) -> Any:
     """Recursively turn dataclasses (and tuples/sets) into JSON-ready dicts and lists."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    kind = type(obj)
+    if kind in _PLAIN_TYPES:  # most of a report: answered before any other test
+        return obj
+    names = _field_names.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = _field_names[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    if names is not None:
+        return {name: to_dict(getattr(obj, name)) for name in names}
     if isinstance(obj, dict):
         return {str(k): to_dict(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -11,6 +11,11 @@ from profiler.records.report import Report
 
 def _finite(value: Any) -> Any:
     """JSON has no NaN/Infinity: store them as null rather than writing invalid JSON."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int:
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
