@@ -12,21 +12,28 @@ ready (the tab created, every chart drawn, laid out). The meter keeps running ha
 after the profile finishes and after the tab is ready, so deferred drawing is measured too.
 With --repeat N each tree is measured N times and the medians are printed.
 
+With --trace, a helper thread samples the GUI thread's Python stack every 2 ms while a tick is
+late by more than 20 ms, and the functions seen most are printed per measurement: where the
+stalls come from.
+
 Usage: python benchmarks/gui_stall.py [--before-commit REV] [--before-tree DIR] [--only-after]
                                       [--device ort:cpu] [--iterations 20] [--blocks 3400]
-                                      [--repeat 3]
+                                      [--repeat 3] [--trace]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from typing import Any
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +43,9 @@ TARGET_STALL_MS = 50.0
 RESULT_PREFIX = "gui-stall-result "
 SETTLE_S = 0.5
 """How long the meter keeps running after the last event measured."""
+TRACE_LATE_S = 0.020
+TRACE_EVERY_S = 0.002
+TRACE_PREFIX = "gui-stall-trace "
 
 
 # The child: one tree, measured ------------------------------------------------------------
@@ -67,6 +77,36 @@ class StallMeter:
         return self.longest_ms
 
 
+class StallSampler:
+    """While the meter's last tick is more than TRACE_LATE_S old, samples the GUI thread's
+    Python stack every TRACE_EVERY_S: each function of this tree on it counts once."""
+
+    def __init__(self, meter: StallMeter, tree: str) -> None:
+        self.meter, self.tree = meter, tree
+        self.gui_thread = threading.get_ident()
+        self.seen: collections.Counter[str] = collections.Counter()
+        threading.Thread(target=self._sample, daemon=True, name="stall sampler").start()
+
+    def _sample(self) -> None:
+        while True:
+            time.sleep(TRACE_EVERY_S)
+            if not self.meter.timer.isActive() or (
+                    time.perf_counter() - self.meter.last < TRACE_LATE_S):
+                continue
+            frame = sys._current_frames().get(self.gui_thread)
+            if frame is None:
+                continue
+            names = {f"{os.path.relpath(f.filename, self.tree)}:{f.name}"
+                     for f in traceback.extract_stack(frame) if f.filename.startswith(self.tree)}
+            self.seen.update(names)
+
+    def flush(self, what: str) -> None:
+        for name, count in self.seen.most_common(25):
+            print(f"{TRACE_PREFIX}{what}: {count * TRACE_EVERY_S * 1000:6.0f} ms  {name}",
+                  flush=True)
+        self.seen.clear()
+
+
 def wait_for(signal: Any, timeout_s: float) -> tuple[Any, ...]:
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -86,14 +126,25 @@ def wait_for(signal: Any, timeout_s: float) -> tuple[Any, ...]:
 
 
 def wait_until(condition: Any, timeout_s: float) -> None:
-    from PySide6.QtWidgets import QApplication
+    """Run the event loop until ``condition()`` holds, checking it every 10 ms from a timer
+    (never sleeping on the GUI thread, which would delay the meter's ticks itself)."""
+    from PySide6.QtCore import QEventLoop, QTimer
 
+    if condition():
+        return
+    loop, check = QEventLoop(), QTimer()
     end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("condition not met")
-        QApplication.processEvents()
-        time.sleep(0.01)
+
+    def poll() -> None:
+        if condition() or time.monotonic() > end:
+            loop.quit()
+
+    check.timeout.connect(poll)
+    check.start(10)
+    loop.exec()
+    check.stop()
+    if not condition():
+        raise TimeoutError("condition not met")
 
 
 def settle(seconds: float) -> None:
@@ -165,7 +216,7 @@ def measure_open(window: Any, meter: StallMeter, model_path: str) -> tuple[float
     return stall, (ready_at[0] - analysed_at[-1]) * 1000
 
 
-def child(tree: str, device: str, iterations: int, blocks: int) -> None:
+def child(tree: str, device: str, iterations: int, blocks: int, trace: bool) -> None:
     sys.path.insert(0, tree)
     os.chdir(tree)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -184,10 +235,15 @@ def child(tree: str, device: str, iterations: int, blocks: int) -> None:
     window.resize(1280, 800)
     window.show()
     meter = StallMeter()
+    sampler = StallSampler(meter, os.path.realpath(tree) + os.sep) if trace else None
     window.loader.failed.connect(lambda path, message: sys.exit(f"{path}: {message}"))
     window.open_paths([os.path.join(REPO_ROOT, SAMPLE)])  # generated, not in git: this tree's
     profile_stall = measure_profile(window, meter, device, iterations)
+    if sampler is not None:
+        sampler.flush("profiling")
     open_stall, ready_ms = measure_open(window, meter, deep_path)
+    if sampler is not None:
+        sampler.flush("opening")
     print(RESULT_PREFIX + json.dumps({"profile_stall_ms": profile_stall, "nodes": nodes,
                                       "open_stall_ms": open_stall, "ready_ms": ready_ms}),
           flush=True)
@@ -206,8 +262,13 @@ def ensure_before_tree(path: str, commit: str) -> None:
 def run_tree(tree: str, args: argparse.Namespace) -> dict[str, float]:
     command = [sys.executable, os.path.abspath(__file__), "--measure", tree, "--device",
                args.device, "--iterations", str(args.iterations), "--blocks", str(args.blocks)]
+    if args.trace:
+        command.append("--trace")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=tree)
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    for line in done.stdout.splitlines():
+        if line.startswith(TRACE_PREFIX):
+            print(line[len(TRACE_PREFIX):])
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
@@ -249,9 +310,11 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=3400, help="3 nodes per block")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure each tree this many times; medians are reported")
+    parser.add_argument("--trace", action="store_true",
+                        help="print where the GUI thread was while its ticks were late")
     args = parser.parse_args()
     if args.measure:
-        child(args.measure, args.device, args.iterations, args.blocks)
+        child(args.measure, args.device, args.iterations, args.blocks, args.trace)
         return
     if not args.only_after:
         ensure_before_tree(args.before_tree, args.before_commit)

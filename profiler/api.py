@@ -34,17 +34,23 @@ def analyze_model(
     Parsing and analysis run in a sandboxed child (profiler.sandbox): a file that crashes a
     parser raises ModelLoadError here and leaves this process as it was.
     """
-    from profiler.analysis.file_analysis import analyze_file
+    from profiler.analysis.file_analysis import analyze_file_in_parts, join_layer_parts
     from profiler.environment import environment
 
     settings = with_shapes(inputs, shape_overrides)
     values = {name: list(v) for name, v in (input_values or {}).items()}
     machine = environment()  # first: a prestarted child is still importing meanwhile
-    parts = run_isolated(analyze_file, (path, settings, values), path)
-    if not (isinstance(parts, tuple) and len(parts) == 2 and
-            isinstance(parts[0], ModelInfo) and isinstance(parts[1], StaticAnalysis)):
-        raise ModelLoadError(path, "the analysis gave no report (internal error)")
-    return Report(environment=machine, model=parts[0], analysis=parts[1])
+    answer = run_isolated(analyze_file_in_parts, (path, settings, values), path)
+    try:
+        info, analysis, parts = answer
+        if not (isinstance(info, ModelInfo) and isinstance(analysis, StaticAnalysis) and
+                isinstance(parts, list)):
+            raise TypeError("not a model, an analysis and its layers")
+        analysis = join_layer_parts(analysis, parts)
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(path, f"the analysis gave no report (internal error: {error})"
+                             ) from None
+    return Report(environment=machine, model=info, analysis=analysis)
 
 
 def analyze_model_here(

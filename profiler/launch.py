@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 PRESTARTED_COMMANDS = ("analyze",)
 SANDBOX_PRELOAD = ("profiler.model.onnx_loader", "profiler.analysis.file_analysis")
-"""What a prestarted child imports before its job: what ``analyze_file`` runs on."""
+"""What a prestarted child imports before its job: what ``analyze_file_in_parts`` runs on."""
 
 
 def main() -> int:

@@ -115,13 +115,7 @@ def stage(name: str) -> None:
 
 
 def _send(channel: MessageChannel, message: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:  # arrays go as dtype, shape and bytes: see rebuilt_array
-        pickler.dispatch_table = {**copyreg.dispatch_table, numpy.ndarray: _reduced_array}
-    pickler.dump(message)
-    channel.send_bytes(buffer.getbuffer())
+    channel.send_bytes(pickled_part(message))  # arrays go as dtype, shape and bytes
 
 
 def _reduced_array(array: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
@@ -169,6 +163,30 @@ class _RecordsUnpickler(pickle.Unpickler):
 
 def _received(data: bytes) -> Any:
     return _RecordsUnpickler(io.BytesIO(data)).load()
+
+
+def pickled_part(value: Any) -> bytes:
+    """In a child: ``value`` pickled on its own, for ``unpickled_part`` in the parent. A large
+    answer sent as several parts is unpickled one part at a time, and the C unpickler holds
+    the GIL only that long (the app's GUI thread waits on it otherwise)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        pickler.dispatch_table = {**copyreg.dispatch_table, numpy.ndarray: _reduced_array}
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def unpickled_part(data: Any) -> Any:
+    """A part of a child's answer, read as the answer itself is: plain data and records only;
+    ValueError for anything else."""
+    if not isinstance(data, bytes):
+        raise ValueError("a part of the answer is not bytes")
+    try:
+        return _received(data)
+    except Exception as error:  # a damaged or hostile part: whatever the unpickler raised
+        raise ValueError(f"a part of the answer is not plain data ({error})") from None
 
 
 def _child_main(channel: MessageChannel, function: Callable[..., Any], args: Sequence[Any]) -> None:

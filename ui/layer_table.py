@@ -8,6 +8,7 @@ seconds. The proxy only filters, from a set of accepted layers computed once per
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -156,6 +157,8 @@ def sorted_layers(column: ColumnSpec, count: int, descending: bool) -> list[int]
     """Layer indexes ordered by ``column``; empty values last either way, ties in execution
     order."""
     values = column.values
+    if column.numeric and not descending and _ascending(values, count):
+        return list(range(count))  # the '#' column: execution order as it is
     empty = [i for i in range(count) if values[i] is None]
     present = [i for i in range(count) if values[i] is not None]
     # sort(reverse=True) keeps equal keys in input order, so ties stay in execution order
@@ -164,6 +167,17 @@ def sorted_layers(column: ColumnSpec, count: int, descending: bool) -> list[int]
     else:
         present.sort(key=lambda i: str(values[i]).casefold(), reverse=descending)
     return present + empty
+
+
+def _ascending(values: Sequence[Any], count: int) -> bool:
+    """Every value present and none smaller than the one before (a quick scan that saves
+    sorting 10,000 rows into the order they already have)."""
+    previous = None
+    for value in values[:count]:
+        if value is None or (previous is not None and value < previous):
+            return False
+        previous = value
+    return True
 
 
 def column_limit_px(column: ColumnSpec) -> int:

@@ -13,7 +13,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         # (the offscreen platform warns on every such change).
         self.setMinimumSize(*MIN_SIZE)
         self.setAcceptDrops(True)
+        self._spare_view: ReportView | None = None
         self.state = AppState(self.settings.prefs.profile, self.settings.prefs.quantize, self)
         self.runner = Runner(self)
         self.banner = MessageBanner()
@@ -201,6 +202,30 @@ class MainWindow(QMainWindow):
 
     def _loading(self, path: str) -> None:
         self.statusBar().showMessage(f"Loading {os.path.basename(path)}…")
+        QTimer.singleShot(0, self._prepare_spare_view)
+
+    def _prepare_spare_view(self) -> None:
+        """Build the next tab's widgets while the file is analysed (the GUI thread is idle
+        then): opening it costs only filling them, in one short slot."""
+        if self._spare_view is None:
+            from ui.model_view import ReportView
+
+            # a hidden child of the tab widget, sized and polished as a page: adding it as a
+            # tab then neither re-polishes its widgets nor resizes every chart
+            view = ReportView(None, self.theme, parent=self.tabs)
+            view.hide()
+            self.workspace.furnish(view)
+            view.resize(self.tabs.currentWidget().size() if self.tabs.count() else self.size())
+            view.ensurePolished()
+            self._spare_view = view
+
+    def _new_view(self) -> ReportView:
+        from ui.model_view import ReportView
+
+        view, self._spare_view = self._spare_view, None
+        if view is None:
+            view = ReportView(None, self.theme)
+        return view
 
     def _busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
@@ -208,6 +233,7 @@ class MainWindow(QMainWindow):
     def _loaded(self, path: str, document: Document) -> None:
         doc_id = self.state.open(document)
         self.state.set_current(doc_id)
+        self.collector.keep()
         self.settings.add_recent_file(path)
         self._refresh_recent()
         totals = document.report.analysis.totals if document.report.analysis else None
@@ -233,11 +259,10 @@ class MainWindow(QMainWindow):
         return next((v for v in self.views() if v.doc_id == doc_id), None)
 
     def _document_opened(self, doc_id: int) -> None:
-        from ui.model_view import ReportView
-
         state = self.state.get(doc_id)
         assert state is not None
-        view = ReportView(state.document, self.theme)
+        view = self._new_view()
+        view.set_document(state.document)
         view.doc_id = doc_id
         view.layers_selected.connect(lambda layers: self.state.select_layers(doc_id, layers))
         self.workspace.attach(view, doc_id)
@@ -407,6 +432,12 @@ class MainWindow(QMainWindow):
             view.apply_theme(self.theme)
         if hasattr(self, "workspace"):
             self.workspace.apply_theme()
+        self._drop_spare_view()  # built in the former theme
+
+    def _drop_spare_view(self) -> None:
+        view, self._spare_view = getattr(self, "_spare_view", None), None
+        if view is not None:
+            view.deleteLater()
 
     def export_current(self) -> None:
         from ui.export_dialog import ExportDialog

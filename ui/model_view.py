@@ -27,18 +27,20 @@ DETAILS_HINT = "Select a layer in the table or a chart to see its shapes, costs 
 
 
 class ReportView(QWidget):
-    """Shows a :class:`Document`; ``set_document`` refreshes every part (runs included)."""
+    """Shows a :class:`Document`; ``set_document`` refreshes every part (runs included).
+    Made without one (``document=None``), it is a tab's widgets waiting for their document:
+    the window builds the next tab so while a file is being analysed."""
 
     layer_selected = Signal(int)
     layers_selected = Signal(list)
     """Every selected layer (rows of the table plus the current one), sorted."""
 
-    def __init__(self, document: Document, theme: Theme = LIGHT,
+    def __init__(self, document: Document | None, theme: Theme = LIGHT,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from ui.charts import ChartPanel  # pyqtgraph: imported with the first report only
 
-        self.document = document
+        self.document: Document
         self.doc_id = 0
         """The application state's id of the document shown (set by the window)."""
         self.theme = theme
@@ -57,6 +59,7 @@ class ReportView(QWidget):
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.strips = QVBoxLayout()
+        self.strip: QWidget | None = None
         self.side_pane: QWidget | None = None
         self._layout()
         self.table.layer_selected.connect(self._layer_selected)
@@ -65,7 +68,8 @@ class ReportView(QWidget):
         self.charts.layer_clicked.connect(self.select_layer)
         self.charts.op_type_clicked.connect(self._op_type_clicked)
         self.apply_theme(theme)
-        self.set_document(document)
+        if document is not None:
+            self.set_document(document)
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         super().showEvent(event)
@@ -96,6 +100,7 @@ class ReportView(QWidget):
 
     def add_strip(self, widget: QWidget) -> None:
         """A full-width strip under the summary card (the document's warnings)."""
+        self.strip = widget
         self.strips.addWidget(widget)
 
     def add_side_pane(self, widget: QWidget, title: str = "Runs") -> None:

@@ -105,14 +105,23 @@ class Workspace(QObject):
         self.state.runs_changed.connect(self._runs_changed)
         self.state.document_closed.connect(self._closed)
 
-    def attach(self, view: ReportView, doc_id: int) -> None:
+    def furnish(self, view: ReportView) -> None:
+        """Give a view its warnings strip and Runs pane, not yet tied to a document (the
+        window prepares its next tab this way while a file is being analysed)."""
+        if view.strip is not None:
+            return
         strip, pane = WarningsStrip(), RunsPane()
         strip.apply_theme(self.window.theme)
         pane.apply_theme(self.window.theme)
-        strip.action_requested.connect(lambda action, payload: self.act(doc_id, action, payload))
-        pane.visibility_changed.connect(lambda _keys: self.state.set_visible_runs(doc_id))
         view.add_strip(strip)
         view.add_side_pane(pane)
+
+    def attach(self, view: ReportView, doc_id: int) -> None:
+        self.furnish(view)
+        strip, pane = view.strip, view.side_pane
+        assert isinstance(strip, WarningsStrip) and isinstance(pane, RunsPane)
+        strip.action_requested.connect(lambda action, payload: self.act(doc_id, action, payload))
+        pane.visibility_changed.connect(lambda _keys: self.state.set_visible_runs(doc_id))
         self.strips[doc_id], self.panes[doc_id] = strip, pane
         self._fill(doc_id)
 

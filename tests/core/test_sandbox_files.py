@@ -153,3 +153,27 @@ def test_a_calibration_npy_is_still_read(tmp_path: Path) -> None:
     np.save(tmp_path / "calib.npy", np.ones((2, 1, 4), np.float32))
     source = ArraySource([("x", "float32", [1, 4])], str(tmp_path / "calib.npy"))
     assert len(source.samples(2)) == 2
+
+
+def test_an_analysis_crosses_in_parts_and_arrives_whole(tmp_path: Path, monkeypatch) -> None:
+    """The child sends the layers as separately pickled parts (short GIL holds in the app);
+    the report is the same as one made in this process, layers in order."""
+    from profiler.analysis import file_analysis
+
+    monkeypatch.setattr(file_analysis, "LAYERS_PER_PART", 2)  # the forked child inherits it
+    path = mb.save(mb.matmul_chain(dims=(8, 8, 8, 8, 8, 8, 8)), tmp_path / "chain.onnx")
+    isolated, here = analyze_model(path), analyze_model_here(path)
+    assert len(file_analysis.analyze_file_in_parts(path, None, None)[2]) == 3  # 6 layers
+    assert isolated.analysis.layers == here.analysis.layers
+
+
+def test_a_part_that_is_not_layers_is_refused() -> None:
+    import pickle
+
+    from profiler.analysis.file_analysis import join_layer_parts
+    from profiler.records.analysis import StaticAnalysis
+
+    with pytest.raises(ValueError, match="not plain data"):
+        join_layer_parts(StaticAnalysis(), [pickle.dumps(os.system)])
+    with pytest.raises(TypeError, match="other than layers"):
+        join_layer_parts(StaticAnalysis(), [pickle.dumps([1, 2])])

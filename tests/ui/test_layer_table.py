@@ -112,3 +112,15 @@ def test_sorted_layers_puts_empty_values_last_in_both_directions(big_document) -
     spec = columns[0].__class__("x", [3.0, None, 1.0, None, 2.0], numeric=True)
     assert sorted_layers(spec, 5, descending=False) == [2, 4, 0, 1, 3]
     assert sorted_layers(spec, 5, descending=True) == [0, 4, 2, 1, 3]
+
+
+def test_execution_order_is_kept_without_sorting_and_other_columns_still_sort() -> None:
+    from ui.layer_columns import ColumnSpec
+    from ui.layer_table import sorted_layers
+
+    index = ColumnSpec("#", [0, 1, 2, 3], numeric=True)
+    assert sorted_layers(index, 4, descending=False) == [0, 1, 2, 3]
+    assert sorted_layers(index, 4, descending=True) == [3, 2, 1, 0]
+    ties = ColumnSpec("MACs", [5, 5, None, 7], numeric=True)
+    assert sorted_layers(ties, 4, descending=False) == [0, 1, 3, 2]
+    assert sorted_layers(ties, 4, descending=True) == [3, 0, 1, 2]

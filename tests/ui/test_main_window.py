@@ -72,3 +72,22 @@ def test_edgeprof_starts_and_quits_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "Fatal Python error" not in result.stderr
+
+
+def test_the_next_tab_is_built_while_the_model_is_analysed(qtbot, make_window) -> None:
+    """The tab's widgets are made while the file is analysed (the GUI thread is idle then);
+    opening fills them and freezes the new objects for the collector (no long GUI stall)."""
+    import gc
+
+    window = make_window()
+    with qtbot.waitSignal(window.loader.started, timeout=60_000):
+        drop(window, [SQUEEZENET])
+    qtbot.waitUntil(lambda: window._spare_view is not None, timeout=10_000)
+    spare = window._spare_view
+    assert spare is not None and spare.isHidden() and spare.strip is not None
+    with qtbot.waitSignal(window.loader.loaded, timeout=60_000):
+        pass
+    assert window.current_view() is spare and window._spare_view is None
+    assert spare.card.title.text() == "light_squeezenet.onnx"
+    assert window.workspace.strip(spare.doc_id) is spare.strip
+    assert gc.get_freeze_count() > 0
