@@ -210,13 +210,16 @@ class MainWindow(QMainWindow):
         if self._spare_view is None:
             from ui.model_view import ReportView
 
-            # a hidden child of the tab widget, sized and polished as a page: adding it as a
-            # tab then neither re-polishes its widgets nor resizes every chart
-            view = ReportView(None, self.theme, parent=self.tabs)
+            # A hidden child of the tab widget's page stack, sized and polished as a page:
+            # adding it as a tab then neither reparents its widgets (10-15 ms: fonts and
+            # palettes resolved again down the whole tree) nor resizes every chart.
+            pages = self.tabs.findChild(QStackedWidget, "qt_tabwidget_stackedwidget")
+            view = ReportView(None, self.theme, parent=pages or self.tabs)
             view.hide()
             self.workspace.furnish(view)
             view.resize(self.tabs.currentWidget().size() if self.tabs.count() else self.size())
             view.ensurePolished()
+            view.sizeHint()  # the layouts' size hints, computed now and kept
             self._spare_view = view
 
     def _new_view(self) -> ReportView:

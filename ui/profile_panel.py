@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -138,8 +139,14 @@ class ProfilePanel(QWidget):
         form = QFormLayout()
         form.addRow("Mode", self.mode)
         stop = QHBoxLayout()
-        for widget in (self.stop_rule, self.iterations, self.duration, self.max_time):
-            stop.addWidget(widget)
+        stop.addWidget(self.stop_rule)
+        # One slot for the rule's value, as wide as the widest: switching the rule (or a run
+        # restoring it) never changes the panel's minimum width, which would move the dock
+        # and lay out and repaint the whole window.
+        self.stop_value = QStackedWidget()
+        for widget in (self.iterations, self.duration, self.max_time):
+            self.stop_value.addWidget(widget)
+        stop.addWidget(self.stop_value)
         form.addRow("Stop", stop)
         form.addRow("Threads", self.threads)
         form.addRow("CPUs", self.cpus)
@@ -294,9 +301,9 @@ class ProfilePanel(QWidget):
                           on_error=self.error.emit)
 
     def _stop_rule_changed(self, rule: str) -> None:
-        self.iterations.setVisible(rule == "iterations")
-        self.duration.setVisible(rule == "duration")
-        self.max_time.setVisible(rule == "adaptive")
+        shown = {"iterations": self.iterations, "duration": self.duration}.get(rule,
+                                                                              self.max_time)
+        self.stop_value.setCurrentWidget(shown)
 
     # Devices
     def set_devices(self, devices: list[DeviceInfo]) -> None:

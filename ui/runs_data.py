@@ -213,7 +213,8 @@ class RunList:
         if pending is not None:
             self.entries.remove(pending)
         source = pending.source if pending is not None else ""
-        return self._add_run(run, model, source, created, batch, at=slot)
+        # a run the batch measured is new by definition: never taken for one reopened
+        return self._add_run(run, model, source, created, batch, at=slot, reopened=False)
 
     def end_batch(self, batch: int, reasons: dict[tuple[str, str], str] | None = None,
                   cancelled: bool = False) -> None:
@@ -243,9 +244,9 @@ class RunList:
                      and (e.key.device, e.key.variant) == (device, variant)), None)
 
     def _add_run(self, run: Run, model: ModelInfo | None, source: str, created: str,
-                 batch: int, at: int | None = None) -> list[str]:
+                 batch: int, at: int | None = None, reopened: bool = True) -> list[str]:
         key = RunKey(run.device, run.variant, run.finished or created, batch)
-        if any(key.same_measurement(e.key) for e in self.entries):
+        if reopened and any(key.same_measurement(e.key) for e in self.entries):
             return []  # the same run reopened: already listed
         status = run_status(run)
         entry = RunEntry(key, run, status, source, model, visible=status == OK,

@@ -240,5 +240,7 @@ def run_job(request: MeasureRequest, progress: ProgressSink | None = None,
     time it finished, so runs of one batch keep their own times in the history."""
     result = Supervisor(progress, cancel, limits, worker_argv).run(request, MeasureOutcome)
     run = result.run if isinstance(result, MeasureOutcome) else failed_run(request, result)
-    run.finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    # milliseconds: two runs of one pair can finish within a second, and stay two runs
+    run.finished = datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="milliseconds")
     return run

@@ -209,7 +209,7 @@ def _finish(run: Run, request: MeasureRequest, target_record: dict[str, Any]) ->
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _target_record(target: Target, info: BoardInfo, supervisor: Supervisor,

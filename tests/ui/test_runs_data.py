@@ -66,6 +66,17 @@ def test_the_same_run_reopened_is_listed_once() -> None:
     assert len(runs.entries) == 1
 
 
+def test_two_presses_finishing_within_one_second_keep_both_runs() -> None:
+    """A run a batch measured is new even when its device, variant and time match an
+    earlier one (a fast model measured twice within a second): nothing replaced silently."""
+    runs = run_list()
+    for p50_ms in (8.0, 9.0):
+        batch = runs.start_batch([("ort:cpu", "fp32")], "profile")
+        runs.finish_run(batch, measured("ort:cpu", p50_ms, "2025-03-01T10:00:00+00:00"), MODEL)
+    assert [(e.status, e.p50_ms) for e in runs.entries] == [("ok", 8.0), ("ok", 9.0)]
+    assert any("measured again" in note for note in runs.notes)
+
+
 def test_runs_of_old_reports_take_the_report_time() -> None:
     runs = run_list()
     runs.add_report(Report(created="2025-02-27T08:05:00+00:00", model=MODEL,
