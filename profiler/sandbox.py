@@ -215,6 +215,7 @@ def serve_prestarted(reader: threading.Thread, job: list[bytes], channel: Messag
     for name in preload:
         with contextlib.suppress(ImportError):  # the job imports what it needs anyway
             importlib.import_module(name)
+    gc.enable()  # prestart turned it off for the imports
     reader.join()  # one thread again before _harden (a threaded process cannot unshare)
     if not job:
         _leave()
