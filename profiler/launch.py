@@ -12,14 +12,19 @@ import sys
 from collections.abc import Sequence
 
 PRESTARTED_COMMANDS = ("analyze",)
+EXIT_INTERRUPTED = 130
+"""As profiler.cli_common's (not imported here: it would delay the fork)."""
 SANDBOX_PRELOAD = ("profiler.model.onnx_loader", "profiler.analysis.file_analysis")
 """What a prestarted child imports before its job: what ``analyze_file_in_parts`` runs on."""
 
 
 def main() -> int:
-    prestart_for(sys.argv[1:])
-    from profiler.cli import main as cli_main
-
+    try:
+        prestart_for(sys.argv[1:])
+        from profiler.cli import main as cli_main
+    except KeyboardInterrupt:  # Ctrl-C before the CLI is loaded: one line, no traceback
+        print("edgeprof-cli: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return cli_main()
 
 

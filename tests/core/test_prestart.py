@@ -105,3 +105,30 @@ def test_runtime_versions_match_the_package_metadata() -> None:
         except metadata.PackageNotFoundError:
             continue
     assert runtime_versions() == expected
+
+
+def test_ctrl_c_while_analyze_starts_is_one_line_and_leaves_no_child(tmp_path: Path) -> None:
+    """SIGINT at any point of a start-up (options, imports, the prestarted child's work):
+    'interrupted', exit 130, no traceback, and the child gone with its parent."""
+    import signal
+
+    model = mb.save(mb.matmul_chain(), tmp_path / "chain.onnx")
+    for delay_s in (0.15, 0.3, 0.5):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "profiler", "analyze", model, "-o", str(tmp_path / "r.json")],
+            stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+        time.sleep(delay_s)
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+        if process.returncode == 0:  # it finished first: nothing to interrupt
+            continue
+        assert process.returncode == 130, errors
+        assert "Traceback" not in errors and "edgeprof-cli: interrupted" in errors
+    def children() -> list[str]:
+        return subprocess.run(["pgrep", "-f", f"profiler analyze {model}"],
+                              capture_output=True, text=True).stdout.split()
+
+    deadline = time.monotonic() + 10  # a child ends on its own once its parent is gone
+    while children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children() == []
