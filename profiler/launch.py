@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 PRESTARTED_COMMANDS = ("analyze",)
 EXIT_INTERRUPTED = 130
@@ -24,8 +25,28 @@ def main() -> int:
         from profiler.cli import main as cli_main
     except KeyboardInterrupt:  # Ctrl-C before the CLI is loaded: one line, no traceback
         print("edgeprof-cli: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return cli_main()
+        _leave_interrupted()
+    code = cli_main()
+    if code == EXIT_INTERRUPTED:
+        _leave_interrupted()
+    return code
+
+
+def _leave_interrupted() -> NoReturn:
+    """Exit 130 now, clean-ups run. CPython 3.11 takes a KeyboardInterrupt raised inside
+    ``exec`` of a string (dataclasses make their methods so, while modules import) for an
+    unhandled one even after it was caught, and ends the process by SIGINT at exit instead
+    of with our code; leaving here skips that check."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            continue
+    os._exit(EXIT_INTERRUPTED)
 
 
 def prestart_for(argv: Sequence[str]) -> None:

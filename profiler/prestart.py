@@ -48,13 +48,6 @@ class Waiting:
             self.send_read_ahead(None)
         _write_message(self.jobs_fd, job)
 
-    def close(self) -> None:
-        for descriptor in (self.jobs_fd, self.answers_fd):
-            try:
-                os.close(descriptor)
-            except OSError:
-                continue
-
 
 def prestart(preload: Sequence[str]) -> None:
     """Fork a child that imports ``preload`` and waits for a job (profiler.sandbox's
