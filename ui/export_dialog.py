@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -93,19 +93,29 @@ def export_chart(view: QWidget, path: str, text: FigureText | None = None) -> No
 @contextmanager
 def _export_size(view: QWidget) -> Iterator[None]:
     """The chart at least EXPORT_MIN_SIZE_PX while it is drawn: a chart squeezed into a narrow
-    pane on screen still exports with room for its legend, labels and axis titles."""
+    pane on screen still exports with room for its legend, labels and axis titles. A chart in
+    a tab not shown is laid out for the export too (Qt holds a hidden widget's resize back
+    until it is shown, and its labels are placed for the size it had)."""
     old = view.size()
     width, height = EXPORT_MIN_SIZE_PX
-    if old.width() >= width and old.height() >= height:
+    size = QSize(max(old.width(), width), max(old.height(), height))
+    if size == old and view.isVisible():
         yield
         return
-    view.resize(max(old.width(), width), max(old.height(), height))
-    getattr(view, "prepare_export", lambda: None)()
+    view.resize(size)
+    _lay_out(view, size, old)
     try:
         yield
     finally:
         view.resize(old)
-        getattr(view, "prepare_export", lambda: None)()
+        _lay_out(view, old, size)
+
+
+def _lay_out(view: QWidget, size: QSize, old: QSize) -> None:
+    if not view.isVisible():
+        QCoreApplication.sendEvent(view, QResizeEvent(size, old))
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    getattr(view, "prepare_export", lambda: None)()
 
 
 def _export_png(view: QWidget, path: str, text: FigureText) -> None:

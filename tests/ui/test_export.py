@@ -121,3 +121,14 @@ def test_saved_json_reopens_showing_the_same(qtbot, window: MainWindow, tmp_path
     assert [b.value for b in reopened.charts.top_layers.bars] == \
         [b.value for b in original.charts.top_layers.bars]
     assert json.loads(path.read_text(encoding="utf-8"))["schema"] == "edgeprof.report"
+
+
+def test_a_chart_never_shown_exports_with_its_labels(qtbot, window: MainWindow,
+                                                     tmp_path: Path) -> None:
+    """A chart in a tab the user never opened was never laid out on screen: the export lays
+    it out at the export size, so its names and values are in the image."""
+    charts = window.current_view().charts
+    assert charts.current_chart() != "By op type"
+    svg = export(qtbot, window, tmp_path, ".svg", chart="By op type")
+    text = svg.read_text(encoding="utf-8")
+    assert "Conv" in text

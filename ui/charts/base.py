@@ -262,6 +262,10 @@ class BarChart(ThemedPlot):
             self._relayout()
             self.reset_view()
 
+    def prepare_export(self) -> None:
+        """Names and values placed for a size set just before rendering."""
+        self._resized()
+
     def reset_view(self) -> None:
         if not self.bars:
             self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
