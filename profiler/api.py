@@ -25,6 +25,7 @@ def analyze_model(
     shape_overrides: Mapping[str, tuple[int, ...]] | None = None,
     input_values: Mapping[str, Sequence[float | int]] | None = None,
     inputs: InputSettings | None = None,
+    cancel: CancelToken | None = None,
 ) -> Report:
     """Load ``path`` and build a report holding its static analysis (no runtime involved).
 
@@ -32,7 +33,8 @@ def analyze_model(
     condition they decide are counted as they would run. ``inputs`` are the user's input
     settings (shapes, values, ranges); every input records how its values are made.
     Parsing and analysis run in a sandboxed child (profiler.sandbox): a file that crashes a
-    parser raises ModelLoadError here and leaves this process as it was.
+    parser raises ModelLoadError here and leaves this process as it was. Setting ``cancel``
+    stops the child at once (Cancelled).
     """
     from profiler.analysis.file_analysis import analyze_file_in_parts, join_layer_parts
     from profiler.environment import environment
@@ -40,7 +42,7 @@ def analyze_model(
     settings = with_shapes(inputs, shape_overrides)
     values = {name: list(v) for name, v in (input_values or {}).items()}
     machine = environment()  # first: a prestarted child is still importing meanwhile
-    answer = run_isolated(analyze_file_in_parts, (path, settings, values), path)
+    answer = run_isolated(analyze_file_in_parts, (path, settings, values), path, cancel=cancel)
     try:
         info, analysis, parts = answer
         if not (isinstance(info, ModelInfo) and isinstance(analysis, StaticAnalysis) and

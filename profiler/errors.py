@@ -34,6 +34,11 @@ class ReportError(ProfilerError):
     """A report file cannot be read or written."""
 
 
+class Cancelled(ProfilerError):
+    """The work was stopped because the user asked (closing a tab or the window): not a
+    failure of the file."""
+
+
 # One line from a runtime's exception (OpenVINO, ONNX Runtime, NNCF) ----------------------
 
 _CPP_LOCATION = re.compile(r"\s*(?:at\s+)?\S*[\\/]?\S+\.(?:cpp|hpp|cc|h|c):\d+:?")

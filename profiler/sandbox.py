@@ -56,11 +56,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from profiler import prestart
-from profiler.errors import ModelLoadError, ProfilerError
+from profiler.errors import Cancelled, ModelLoadError, ProfilerError
 from profiler.processes import default_memory_limit_bytes, signal_text
 from profiler.units import size_bytes
 
 POLL_S = 0.05
+CANCELLED = "cancelled"
 DEFAULT_TIMEOUT_S = 300.0
 JOIN_GRACE_S = 2.0
 DEFAULT_STAGE = "model loader"
@@ -74,6 +75,12 @@ HELPER_PRELOAD = ("profiler.api", "profiler.model.onnx_loader", "profiler.analys
 
 _PR_SET_PDEATHSIG = 1
 _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+
+class CancelToken(Protocol):
+    """Anything with ``is_set`` (a threading.Event): set, it stops the child."""
+
+    def is_set(self) -> bool: ...
+
 
 class MessageChannel(Protocol):
     """One end of a pipe of messages: multiprocessing's Connection, or profiler.prestart's
@@ -263,20 +270,22 @@ def _error_record(error: BaseException) -> dict[str, Any]:
 # --- the parent side ------------------------------------------------------------------------
 
 def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
-                 limits: SandboxLimits | None = None, subject: str = "model") -> Any:
+                 limits: SandboxLimits | None = None, subject: str = "model",
+                 cancel: CancelToken | None = None) -> Any:
     """``function(*args)`` in a sandboxed child; its result (plain data, records, plain
     arrays). Errors it raised are raised here (ProfilerError subclasses keep their type); a
     crash, timeout or memory overrun raises ModelLoadError naming ``path``, the stage and
     ("crashed on this image") the ``subject``. ``function`` must be a module-level function
     (the fork server imports it by name). A child forked ahead by profiler.prestart takes
-    the job when there is one."""
+    the job when there is one. Once ``cancel`` is set the child is killed (within POLL_S)
+    and Cancelled raised."""
     if in_child():
         return function(*args)
     limits = limits or SandboxLimits()
     waiting = prestart.take()
     if waiting is not None:
         handed, result = _run_prestarted(waiting, (function, tuple(args)), path, limits,
-                                         subject)
+                                         subject, cancel)
         if handed:
             return result
     import multiprocessing
@@ -289,7 +298,7 @@ def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
         gc.freeze()  # the child's collections skip what it inherits: fewer copy-on-write faults
         process.start()
         sender.close()
-        return _outcome(_Watch(process, receiver, limits, subject).wait(), path)
+        return _outcome(_Watch(process, receiver, limits, subject, cancel).wait(), path)
     finally:
         gc.unfreeze()
         receiver.close()
@@ -332,7 +341,8 @@ class _ForkedChild:
 
 
 def _run_prestarted(waiting: prestart.Waiting, job: tuple[Callable[..., Any], tuple[Any, ...]],
-                    path: str, limits: SandboxLimits, subject: str) -> tuple[bool, Any]:
+                    path: str, limits: SandboxLimits, subject: str,
+                    cancel: CancelToken | None) -> tuple[bool, Any]:
     """(True, the result) from the prestarted child; (False, None) when it is gone before
     taking the job, so the caller forks a fresh one."""
     child = _ForkedChild(waiting.pid)
@@ -342,7 +352,7 @@ def _run_prestarted(waiting: prestart.Waiting, job: tuple[Callable[..., Any], tu
             waiting.send_job(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             return False, None
-        return True, _outcome(_Watch(child, receiver, limits, subject).wait(), path)
+        return True, _outcome(_Watch(child, receiver, limits, subject, cancel).wait(), path)
     finally:
         os.close(waiting.jobs_fd)
         receiver.close()  # closes the answers descriptor
@@ -452,9 +462,9 @@ class _Watch:
     """Reads the child's messages until its answer, enforcing the time and memory limits."""
 
     def __init__(self, process: Any, receiver: MessageChannel, limits: SandboxLimits,
-                 subject: str) -> None:
+                 subject: str, cancel: CancelToken | None = None) -> None:
         self.process, self.receiver, self.limits = process, receiver, limits
-        self.subject = subject
+        self.subject, self.cancel = subject, cancel
         self.stage = DEFAULT_STAGE
         self.started = time.monotonic()
 
@@ -469,7 +479,8 @@ class _Watch:
                     self.stage = message["stage"]
                     continue
                 return _Ended(message if isinstance(message, dict) else None, self.stage)
-            problem = self._over_limits()
+            problem = CANCELLED if self.cancel is not None and self.cancel.is_set() else (
+                self._over_limits())
             if problem:
                 self.process.kill()
                 return _Ended(None, self.stage, problem)
@@ -501,6 +512,8 @@ def _rss_bytes(pid: int) -> int:
 
 def _outcome(ended: _Ended, path: str) -> Any:
     message = ended.message
+    if ended.problem == CANCELLED:
+        raise Cancelled(f"{path}: stopped as asked")
     if message is None:
         raise ModelLoadError(path, f"the {ended.stage} {ended.problem}; the file is malformed "
                              "or hostile (nothing else was affected)")

@@ -58,8 +58,12 @@ def load_document(path: str, cancel: threading.Event | None = None) -> Document:
         report, read_only = load_report(path), True
     else:
         from profiler.api import analyze_model
+        from profiler.errors import Cancelled as AnalysisStopped
 
-        report, read_only = analyze_model(path), False
+        try:  # cancelling (a closed window) stops the analysis' child at once
+            report, read_only = analyze_model(path, cancel=cancel), False
+        except AnalysisStopped:
+            raise Cancelled(f"{os.path.basename(path)}: opening cancelled") from None
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"{os.path.basename(path)}: opening cancelled")
     return prepare_document(report, path, read_only=read_only)

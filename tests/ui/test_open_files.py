@@ -178,3 +178,12 @@ def test_startup_imports_no_runtime_numpy_or_charts() -> None:
                             cwd=REPO_ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+
+def test_a_cancelled_opening_says_so_in_the_app_s_words(tmp_path: Path) -> None:
+    from tests.core import model_builders as mb
+    from tests.core.test_sandbox_files import cancel_scenario
+
+    path = mb.save(mb.matmul_chain(), tmp_path / "m.onnx")
+    assert cancel_scenario("app", path) == "Cancelled: m.onnx: opening cancelled"
