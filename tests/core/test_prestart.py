@@ -120,8 +120,8 @@ def test_ctrl_c_while_analyze_starts_is_one_line_and_leaves_no_child(tmp_path: P
         time.sleep(delay_s)
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=60)
-        if process.returncode == 0:  # it finished first: nothing to interrupt
-            continue
+        if process.returncode == 0 or "wrote " in errors:
+            continue  # it finished first (the signal may end its exit, quietly)
         assert process.returncode == 130, errors
         assert "Traceback" not in errors and "edgeprof-cli: interrupted" in errors
     def children() -> list[str]:
