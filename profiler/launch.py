@@ -15,8 +15,6 @@ from typing import NoReturn
 PRESTARTED_COMMANDS = ("analyze",)
 EXIT_INTERRUPTED = 130
 """As profiler.cli_common's (not imported here: it would delay the fork)."""
-SANDBOX_PRELOAD = ("profiler.model.onnx_loader", "profiler.analysis.file_analysis")
-"""What a prestarted child imports before its job: what ``analyze_file_in_parts`` runs on."""
 
 
 def main() -> int:
@@ -53,9 +51,9 @@ def prestart_for(argv: Sequence[str]) -> None:
     """Fork the sandboxed child ahead when the command will want one."""
     words = [word for word in argv if not word.startswith("-")]
     if words[:1] and words[0] in PRESTARTED_COMMANDS:
-        from profiler.prestart import prestart
+        from profiler.prestart import ANALYSIS_PRELOAD, prestart
 
-        prestart(SANDBOX_PRELOAD)
+        prestart(ANALYSIS_PRELOAD)
 
 
 if __name__ == "__main__":

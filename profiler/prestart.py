@@ -23,6 +23,10 @@ import sys
 from collections.abc import Sequence
 
 _LENGTH_BYTES = 8
+ANALYSIS_PRELOAD = ("profiler.model.onnx_loader", "profiler.analysis.file_analysis")
+"""What a child that will analyse a model imports before its job (what
+``analysis.file_analysis.analyze_file_in_parts`` runs on): the CLI's prestarted child and,
+with the api besides, the app's fork server (profiler.sandbox)."""
 _waiting: Waiting | None = None
 
 

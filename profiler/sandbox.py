@@ -70,7 +70,7 @@ ALLOWED_MODULE_PREFIX = "profiler.records."
 ARRAY_KINDS = "biufc"
 """numpy dtype kinds an array in the answer may have: bool, integers, floats, complex."""
 MAX_ARRAY_DIMS = 32
-HELPER_PRELOAD = ("profiler.api", "profiler.model.onnx_loader", "profiler.analysis.file_analysis")
+HELPER_PRELOAD = ("profiler.api", *prestart.ANALYSIS_PRELOAD)
 """Imported once in the fork server so each file's child starts warm."""
 
 _PR_SET_PDEATHSIG = 1

@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
         self._drop_spare_view()  # built in the former theme
 
     def _drop_spare_view(self) -> None:
-        view, self._spare_view = getattr(self, "_spare_view", None), None
+        view, self._spare_view = self._spare_view, None
         if view is not None:
             view.deleteLater()
 
