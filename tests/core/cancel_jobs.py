@@ -4,6 +4,7 @@ this process' slowed analysis. Prints what happened."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
@@ -38,6 +39,16 @@ def main(scenario: str, path: str) -> str:
     except Exception as error:  # what the caller would see
         return f"{type(error).__name__}: {error}"
     return "finished"
+
+
+def run_scenario(scenario: str, path: str) -> str:
+    """``main`` in a fresh process; its last line."""
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run([sys.executable, "-m", "tests.core.cancel_jobs", scenario, path],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ def test_startup_imports_no_runtime_numpy_or_charts() -> None:
 
 def test_a_cancelled_opening_says_so_in_the_app_s_words(tmp_path: Path) -> None:
     from tests.core import model_builders as mb
-    from tests.core.test_sandbox_files import cancel_scenario
+    from tests.core.cancel_jobs import run_scenario
 
     path = mb.save(mb.matmul_chain(), tmp_path / "m.onnx")
-    assert cancel_scenario("app", path) == "Cancelled: m.onnx: opening cancelled"
+    assert run_scenario("app", path) == "Cancelled: m.onnx: opening cancelled"
