@@ -99,6 +99,10 @@ def _child(jobs_read: int, jobs_write: int, answers_read: int, answers_write: in
     so the file is read while profiler.sandbox and ``preload`` are imported."""
     code = 1
     gc.disable()  # some 70 collections during the imports (12 ms); back on before the job
+    # numpy's OpenBLAS starts a thread per core that spins for ~100 ms of CPU after import:
+    # on a 2-core machine that takes the other core from the parent (and from onnx's
+    # import here). The analysis' constant folding is small work that needs no BLAS threads.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     try:
         os.close(jobs_write)  # else this child holds the job pipe open and never sees EOF
         os.close(answers_read)

@@ -125,17 +125,34 @@ def _check_parsed(model: onnx.ModelProto, path: str) -> None:
 
 def _non_utf8_field(message: Message) -> str | None:
     """The name of the first text field that is not UTF-8 (protobuf hands those over as
-    bytes, which no name may be). Only text and message fields are read: reading a bytes
-    field (weights) would copy it."""
-    texts, messages = _text_and_message_fields(message.DESCRIPTOR)
+    bytes, which no name may be). Only the fields that are set are read (``ListFields``, one
+    call per message), and of tensors only the text and message fields: reading a bytes field
+    (weights) would copy it."""
+    if message.DESCRIPTOR is _TENSOR_DESCRIPTOR:
+        return _non_utf8_tensor_field(message)
+    for field, value in message.ListFields():
+        if field.type == _TEXT:
+            if type(value) is bytes or (
+                    field.is_repeated and any(type(text) is bytes for text in value)):
+                return field.name
+        elif field.type == _MESSAGE:
+            for item in value if field.is_repeated else (value,):
+                found = _non_utf8_field(item)
+                if found is not None:
+                    return found
+    return None
+
+
+def _non_utf8_tensor_field(tensor: TensorProto) -> str | None:
+    texts, messages = _text_and_message_fields(tensor.DESCRIPTOR)
     for name, repeated in texts:
-        value = getattr(message, name)
-        if any(isinstance(text, bytes) for text in (value if repeated else [value])):
+        value = getattr(tensor, name)
+        if any(type(text) is bytes for text in (value if repeated else [value])):
             return name
     for name, repeated in messages:
-        if not repeated and not message.HasField(name):
+        if not repeated and not tensor.HasField(name):
             continue
-        value = getattr(message, name)
+        value = getattr(tensor, name)
         for item in value if repeated else [value]:
             found = _non_utf8_field(item)
             if found is not None:
@@ -143,6 +160,8 @@ def _non_utf8_field(message: Message) -> str | None:
     return None
 
 
+_TEXT, _MESSAGE = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE
+_TENSOR_DESCRIPTOR = TensorProto.DESCRIPTOR
 _FieldList = list[tuple[str, bool]]
 _FIELDS_BY_TYPE: dict[str, tuple[_FieldList, _FieldList]] = {}
 
@@ -153,7 +172,7 @@ def _text_and_message_fields(descriptor: Any) -> tuple[_FieldList, _FieldList]:
     if known is None:
         def of_type(kind: int) -> _FieldList:
             return [(f.name, f.is_repeated) for f in descriptor.fields if f.type == kind]
-        known = (of_type(FieldDescriptor.TYPE_STRING), of_type(FieldDescriptor.TYPE_MESSAGE))
+        known = (of_type(_TEXT), of_type(_MESSAGE))
         _FIELDS_BY_TYPE[descriptor.full_name] = known
     return known
 

@@ -193,6 +193,33 @@ def test_every_truncation_of_a_small_model_is_refused(tmp_path: Path) -> None:
     assert loaded_at == []
 
 
+@pytest.mark.parametrize(("marker", "field"), [
+    (b"NAMEmark", "name"),  # a node's name
+    (b"OUTPmark", "output"),  # an element of a repeated text field
+    (b"DIMPmark", "dim_param"),  # deep inside an input's type
+    (b"ATTRmark", "name"),  # an attribute's name, inside a Loop's body graph
+])
+def test_a_text_that_is_not_utf8_is_refused_naming_its_field(
+        tmp_path: Path, marker: bytes, field: str) -> None:
+    """protobuf hands a text field that is not UTF-8 over as bytes; no name may be bytes."""
+    relu = helper.make_node("Relu", ["x"], ["OUTPmark"], name="NAMEmark")
+    body_node = helper.make_node("Identity", ["s"], ["s_out"], name="inner")
+    body_node.attribute.append(helper.make_attribute("ATTRmark", 1))
+    body = helper.make_graph([body_node], "body", [value_info("i", []), value_info("c", []),
+                                                   value_info("s", [2])],
+                             [value_info("c", []), value_info("s_out", [2])])
+    loop = helper.make_node("Loop", ["", "", "v"], ["v_out"], name="loop", body=body)
+    model = mb.make_model([relu, loop],
+                          [value_info("x", ["DIMPmark", 8]), value_info("v", [2])],
+                          [value_info("OUTPmark", ["DIMPmark", 8]), value_info("v_out", [2])])
+    data = model.SerializeToString()
+    assert data.count(marker) >= 1
+    path = tmp_path / "bad_text.onnx"
+    path.write_bytes(data.replace(marker, b"\xff\xfe" + marker[2:]))
+    with pytest.raises(ModelLoadError, match=f"a '{field}' text is not valid UTF-8"):
+        load_model(str(path))
+
+
 def test_node_domain_without_opset_import_is_refused(tmp_path: Path) -> None:
     node = helper.make_node("FusedMatMul", ["x", "W"], ["y"], name="fused", domain="com.microsoft")
     model = mb.make_model([node], [value_info("x", [2, 8])], [value_info("y", [2, 8])],
