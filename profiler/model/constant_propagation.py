@@ -1,11 +1,11 @@
-"""Shape inference that also computes small values: shape vectors built at run time.
+"""Small values computed with numpy: shape vectors built at run time, and ONNX's inference.
 
 Exported transformers compute reshape targets from the input's shape (Shape -> Gather -> Div
 -> Unsqueeze -> Concat -> Reshape, Range for position ids, Where/Equal for ``view(-1)``...).
-Once the inputs have concrete shapes we evaluate such chains here with numpy, inject the
-results as initializers into a working copy, and infer again until nothing new is learned.
-Only tensors of at most ``SMALL_CONSTANT_ELEMENTS`` elements are ever computed; weights are
-never read.
+Once the inputs have concrete shapes, ``evaluate`` computes such a node's value from its
+inputs' values and shapes; profiler.model.scoped_propagation walks the graph (and every
+If/Loop/Scan body) in order with it, so a chain resolves in one walk. Only tensors of at
+most ``SMALL_CONSTANT_ELEMENTS`` elements are ever computed; weights are never read.
 
 ONNX's own data propagation (``data_prop=True``) is not used: it holds every element of a
 1-D integer tensor whose length it knows, about 140 bytes each, so a Range or ConstantOfShape
@@ -16,7 +16,7 @@ it. The evaluation here covers the same chains, bounded.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,117 +25,23 @@ from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from profiler.model.contrib_shapes import infer_with_contrib_ops
 from profiler.model.onnx_graph import SMALL_CONSTANT_ELEMENTS, element_count
-from profiler.model.shape_rules import Shape, output_shape
-
-MAX_PASSES = 8
-"""Each pass resolves at least one more link of a chain; real exports need two or three."""
+from profiler.model.shape_rules import Shape
 
 Values = dict[str, np.ndarray]
 Evaluator = Callable[[dict[str, Any], list[np.ndarray]], np.ndarray]
 
 
-def infer_shapes(
-    model: onnx.ModelProto, seed_values: Mapping[str, np.ndarray] | None = None
-) -> tuple[onnx.ModelProto, dict[str, list[Any]]]:
-    """ONNX shape inference, repeated with computed shape vectors until stable.
-
-    ``seed_values`` are values given for some inputs: they count as known from the start.
-    Returns the model with the original nodes and initializers and every shape learned, and
-    the small values computed on the way (by tensor name). Raises what ONNX raises on the
-    first pass; later passes are best effort.
-    """
-    inferred = _infer(model)
-    values: Values = dict(seed_values or {})
-    kept = list(range(len(model.graph.node)))
-    for _ in range(MAX_PASSES):
-        if not _has_unknown_shapes(inferred.graph):
-            break
-        new_values = compute_values(inferred.graph, values)
-        if not new_values:
-            break
-        values.update(new_values)
-        work, work_kept = _with_values(model, values)
-        try:
-            inferred, kept = _infer(work), work_kept
-        except Exception:  # a later pass is an improvement only; keep what we had
-            break
-    if not values:
-        return inferred, {}
-    flat = {name: list(np.asarray(v).reshape(-1).tolist()) for name, v in values.items()}
-    return _merge(model, inferred, kept, values), flat
+def infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """ONNX shape inference (bounded: see above), then ONNX Runtime's contrib ops, which ONNX
+    does not know, and ONNX again. Raises what ONNX raises. What it leaves unknown (shapes
+    that depend on computed values) the scoped walk resolves node by node: whole-model
+    inference again with the computed values injected learns nothing more on the real-model
+    corpus, and took a third of the analysis."""
+    return infer_with_contrib_ops(_onnx_infer(model), _onnx_infer)
 
 
 def _onnx_infer(model: onnx.ModelProto) -> onnx.ModelProto:
     return onnx.shape_inference.infer_shapes(model, data_prop=False)  # bounded: see above
-
-
-def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
-    """ONNX inference, then ONNX Runtime contrib ops (which ONNX does not know) and again."""
-    return infer_with_contrib_ops(_onnx_infer(model), _onnx_infer)
-
-
-def _static_shapes(graph: onnx.GraphProto) -> dict[str, Shape]:
-    shapes: dict[str, Shape] = {}
-    for info in [*graph.input, *graph.value_info, *graph.output]:
-        tensor_type = info.type.tensor_type
-        if not tensor_type.HasField("shape"):
-            continue
-        dims = tensor_type.shape.dim
-        if all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
-            shapes[info.name] = tuple(int(d.dim_value) for d in dims)
-    for tensor in graph.initializer:
-        shapes[tensor.name] = tuple(int(d) for d in tensor.dims)
-    return shapes
-
-
-def _has_unknown_shapes(graph: onnx.GraphProto) -> bool:
-    shapes = _static_shapes(graph)
-    return any(o and o not in shapes for node in graph.node for o in node.output)
-
-
-def compute_values(graph: onnx.GraphProto, known: Values) -> Values:
-    """Values of small tensors computable from constants and static shapes, beyond ``known``.
-
-    Shapes ONNX left unknown are followed with :mod:`shape_rules` on the way, so a chain
-    that reads the shape of an earlier chain's result resolves in the same pass.
-    """
-    values: Values = dict(known)
-    _seed_initializers(graph, values)
-    shapes = _static_shapes(graph)
-    new: Values = {}
-    for node in graph.node:
-        attrs = attributes(node)
-        if node.domain not in ("", "ai.onnx") or "__subgraph__" in attrs:
-            continue
-        if not _all_known(node.output, values):
-            result = evaluate(node, attrs, values, shapes)
-            if result is not None and result.size <= SMALL_CONSTANT_ELEMENTS:
-                values[node.output[0]] = new[node.output[0]] = result
-                shapes[node.output[0]] = tuple(result.shape)
-                continue
-        _learn_shape(node, attrs, values, shapes)
-    return new
-
-
-def _learn_shape(
-    node: onnx.NodeProto, attrs: dict[str, Any], values: Values, shapes: dict[str, Shape]
-) -> None:
-    output = node.output[0] if node.output else ""
-    if not output or output in shapes:
-        return
-    shape = output_shape(
-        node.op_type, attrs,
-        [shapes.get(name) if name else () for name in node.input],
-        [values.get(name) for name in node.input],
-    )
-    if shape is not None:
-        shapes[output] = shape
-
-
-def _seed_initializers(graph: onnx.GraphProto, values: Values) -> None:
-    for tensor in graph.initializer:
-        if tensor.name not in values and small_inline(tensor):
-            values[tensor.name] = numpy_helper.to_array(tensor)
 
 
 def small_inline(tensor: TensorProto) -> bool:
@@ -358,48 +264,3 @@ _EVALUATORS: dict[str, Evaluator] = {
     "ReduceMax": _reduce(np.max),
     "ReduceMin": _reduce(np.min),
 }
-
-
-def _with_values(model: onnx.ModelProto, values: Values) -> tuple[onnx.ModelProto, list[int]]:
-    """A copy of ``model`` where nodes whose outputs are all known became initializers;
-    also the indices (in ``model``) of the nodes kept."""
-    work = onnx.ModelProto()
-    work.CopyFrom(model)
-    kept = [i for i, n in enumerate(model.graph.node) if not _all_known(n.output, values)]
-    del work.graph.node[:]
-    work.graph.node.extend(model.graph.node[i] for i in kept)
-    kept_outputs = {o for i in kept for o in model.graph.node[i].output}
-    produced = {o for n in model.graph.node for o in n.output} - kept_outputs
-    work.graph.initializer.extend(
-        numpy_helper.from_array(np.asarray(values[name]), name) for name in sorted(produced)
-        if name in values
-    )
-    return work, kept
-
-
-def _all_known(outputs: Sequence[str], values: Values) -> bool:
-    present = [o for o in outputs if o]
-    return bool(present) and all(o in values for o in present)
-
-
-def _merge(
-    model: onnx.ModelProto, inferred: onnx.ModelProto, kept: list[int], values: Values
-) -> onnx.ModelProto:
-    """``model`` with the shapes ``inferred`` learned (top level and inside subgraphs)."""
-    graph = model.graph
-    del graph.value_info[:]
-    graph.value_info.extend(inferred.graph.value_info)
-    described = {vi.name for vi in graph.value_info}
-    for name in sorted(set(values) - described):
-        array = np.asarray(values[name])
-        elem_type = helper.np_dtype_to_tensor_dtype(array.dtype)
-        graph.value_info.append(helper.make_tensor_value_info(name, elem_type, array.shape))
-    for position, index in enumerate(kept):
-        node = graph.node[index]
-        if any(a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) for a in node.attribute):
-            node.CopyFrom(inferred.graph.node[position])
-    inferred_outputs = {o.name: o for o in inferred.graph.output}
-    for output in graph.output:
-        if output.name in inferred_outputs:
-            output.CopyFrom(inferred_outputs[output.name])
-    return model

@@ -20,7 +20,7 @@ from onnx import TensorProto
 
 from profiler.errors import ModelLoadError, ProfilerError
 from profiler.files import MISSING, FileRefused, check_regular, open_regular, read_hashed
-from profiler.model.constant_propagation import infer_shapes as infer_shapes_with_values
+from profiler.model.constant_propagation import infer_shapes as infer_onnx_shapes
 from profiler.model.graph import Dim, InputSpec, ModelGraph, bytes_for
 from profiler.model.loader import MAX_ONNX_BYTES
 from profiler.model.onnx_graph import (
@@ -395,14 +395,14 @@ def _fix_input_shapes(model: onnx.ModelProto, specs: list[InputSpec]) -> None:
 def _infer_shapes(
     model: onnx.ModelProto, seeds: dict[str, np.ndarray], concrete: bool
 ) -> tuple[onnx.ModelProto, dict[str, list[Any]], list[str]]:
-    """Shape inference plus shape vectors computed from the fixed input shapes
-    (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown), then the same
-    through every If/Loop/Scan body with the outer scope visible."""
+    """ONNX shape inference, then a walk that computes shape vectors from the fixed input
+    shapes (Shape→Gather→Div→Concat→Reshape chains ONNX alone leaves unknown), through every
+    If/Loop/Scan body with the outer scope visible."""
     warnings: list[str] = []
+    values = {name: np.asarray(v).reshape(-1).tolist() for name, v in seeds.items()}
     try:
-        inferred, values = infer_shapes_with_values(model, seeds)
+        inferred = infer_onnx_shapes(model)
     except Exception as error:  # inference is best effort; nodes left unknown are reported
-        values = {}
         try:
             inferred = onnx.shape_inference.infer_shapes(model)
         except Exception:

@@ -1,10 +1,10 @@
 """Output shapes of common ops from static input shapes (and small known values).
 
-Used by constant propagation to follow a shape chain through a whole network in one pass: a
-layer's ``Shape(x)`` can be evaluated only once ``x``'s shape is known, and ONNX inference
-stops at the first op its data propagation cannot evaluate (Div, Range, Where...). These
-rules cover the ops that sit between such chains in exported models; anything else returns
-None and is left to the next ONNX inference pass.
+Used by the scoped walk (profiler.model.scoped_propagation) to follow a shape chain through
+a whole network in one pass: a layer's ``Shape(x)`` can be evaluated only once ``x``'s shape
+is known, and ONNX inference stops at the first op its data propagation cannot evaluate
+(Div, Range, Where...). These rules cover the ops that sit between such chains in exported
+models; anything else returns None and is left to ONNX's inference of that one node.
 """
 
 from __future__ import annotations
