@@ -348,16 +348,33 @@ def _run_prestarted(waiting: prestart.Waiting, job: tuple[Callable[..., Any], tu
     taking the job, so the caller forks a fresh one."""
     child = _ForkedChild(waiting.pid)
     receiver = prestart.MessagePipe(waiting.answers_fd)
+    answered = False
     try:
         try:
             waiting.send_job(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             return False, None
-        return True, _outcome(_Watch(child, receiver, limits, subject, cancel).wait(), path)
+        ended = _Watch(child, receiver, limits, subject, cancel).wait()
+        answered = ended.message is not None
+        return True, _outcome(ended, path)
     finally:
         os.close(waiting.jobs_fd)
         receiver.close()  # closes the answers descriptor
-        _reap(child)
+        if answered:
+            _reap_when_gone(child)
+        else:
+            _reap(child)
+
+
+_answered_children: list[_ForkedChild] = []
+
+
+def _reap_when_gone(child: _ForkedChild) -> None:
+    """A child that has answered is leaving (os._exit) by itself: not waited for, as its
+    exit takes milliseconds (the kernel frees its address space) that would delay the
+    answer's use. It is reaped here once gone, at the next call, or by init after we exit."""
+    _answered_children.append(child)
+    _answered_children[:] = [c for c in _answered_children if c.is_alive()]
 
 
 def _start_method() -> str:
