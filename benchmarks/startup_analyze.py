@@ -5,9 +5,11 @@ Both tools run alternately (ours, onnx-tool, ours, ...) N times per model after 
 warm-up each, so file-cache and machine noise fall on both alike. Wall time runs from spawning
 the process to reaping it; peak RSS is the child's own ``ru_maxrss`` from ``os.wait4``.
 Medians are printed per model with the ratios ours / onnx-tool (below 1.0: we are faster or
-smaller). Our peak RSS is the larger of the CLI process and its sandboxed child (``ru_maxrss``
-of a reaped process covers its reaped children). Dynamic input dimensions: onnx-tool is given
-the shapes our analysis resolved, so both count the same graph.
+smaller). Our peak RSS is the largest of the CLI process and its sandboxed child: the CLI
+does not wait for a child that has answered to finish exiting, so this benchmark makes
+itself the subreaper of what its commands leave (PR_SET_CHILD_SUBREAPER) and reaps those
+with ``wait4`` too. Dynamic input dimensions: onnx-tool is given the shapes our analysis
+resolved, so both count the same graph.
 
 Bytecode: an installed package has its ``.pyc`` files written at install time, as onnx-tool's
 have; a source checkout may not (``PYTHONDONTWRITEBYTECODE``, or modules first imported in the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import ctypes
 import json
 import os
 import statistics
@@ -43,6 +46,7 @@ CORPUS = Path.home() / ".cache" / "edgeprof" / "corpus"
 DEFAULT_MODELS = (REPO_ROOT / "resources" / "sample" / "mobilenetv2.onnx",
                   CORPUS / "nudenet-320n" / "320n.onnx",
                   CORPUS / "minilm-l3" / "paraphrase-MiniLM-L3-v2.onnx")
+PR_SET_CHILD_SUBREAPER = 36
 ONNX_TOOL_SCRIPT = """
 import json, sys
 import numpy, onnx_tool
@@ -59,19 +63,39 @@ class Sample:
 
 
 def measure(command: list[str]) -> Sample:
-    """Run ``command`` to completion; its wall time and its own peak RSS."""
+    """Run ``command`` to completion; its wall time (until the command exits) and the peak
+    RSS of the largest of its processes (those it left behind included: see above)."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
                                    cwd=REPO_ROOT)
         _, status, usage = os.wait4(process.pid, 0)
         wall_s = time.perf_counter() - started
+        peak_kib = max([usage.ru_maxrss, *_reap_left_behind()])  # ru_maxrss: KiB on Linux
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             errors.seek(0)
             tail = errors.read().decode("utf-8", "replace")[-1500:]
             raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
-    return Sample(wall_s, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
+    return Sample(wall_s, peak_kib * 1024)
+
+
+def _become_subreaper() -> None:
+    """Descendants whose parent exits are re-parented to us (Linux), so ``wait4`` sees them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise SystemExit("this benchmark needs Linux's PR_SET_CHILD_SUBREAPER")
+
+
+def _reap_left_behind() -> list[int]:
+    """The ru_maxrss (KiB) of every descendant the command left, once each has exited."""
+    peaks = []
+    while True:
+        try:
+            _, _, usage = os.wait4(-1, 0)
+        except ChildProcessError:
+            return peaks
+        peaks.append(usage.ru_maxrss)
 
 
 def ours(model: Path, folder: str) -> list[str]:
@@ -113,6 +137,7 @@ def main() -> int:
     args = parser.parse_args()
     models = args.models or [m for m in DEFAULT_MODELS if m.is_file()]
     compileall.compile_dir(REPO_ROOT / "profiler", quiet=1)  # as an install would: see above
+    _become_subreaper()
     print(f"{os.cpu_count()} CPUs, {args.runs} alternated runs per tool and model; medians")
     print(f"{'model':<34} {'MiB':>6} {'ours s':>7} {'peer s':>7} {'time x':>7} "
           f"{'ours MiB':>9} {'peer MiB':>9} {'RSS x':>6}")
