@@ -30,6 +30,7 @@ from profiler.model.onnx_graph import (
     onnx_dtype_name,
     tensor_shape,
 )
+from profiler.model.onnx_wire import WireError, initializer_raw_lengths
 from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
 from profiler.sandbox import staged
@@ -47,12 +48,13 @@ def load_onnx(
     """Load an ONNX file into a ModelGraph with every input at a concrete shape;
     ``input_values`` (flat, by input name) seed constant propagation."""
     with staged("ONNX parser"):
-        model, sha256 = _parse(path)
+        model, sha256, raw_lengths = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
-    external_files = _validate_external_data(model, model_dir, path)
-    stripped_warning = _check_inline_data(model, path)
+    tensors = _all_tensors(model.graph)
+    external_files = _validate_external_data(tensors, model_dir, path)
+    stripped_warning = _check_inline_data(tensors, raw_lengths, path)
     _load_small_external_tensors(model, model_dir, path)
-    _drop_weight_bytes(model)
+    _drop_weight_bytes(tensors)
     initializer_names = {t.name for t in model.graph.initializer}
     specs = resolve_input_shapes(_declared_inputs(model, initializer_names), shape_overrides)
     _fix_input_shapes(model, specs)
@@ -85,9 +87,10 @@ def load_onnx(
     )
 
 
-def _parse(path: str) -> tuple[onnx.ModelProto, str]:
-    """The parsed model and the file's SHA-256, hashed from the bytes read for parsing rather
-    than by reading the file again for the report."""
+def _parse(path: str) -> tuple[onnx.ModelProto, str, list[int | None]]:
+    """The parsed model, the file's SHA-256 (hashed from the bytes read for parsing rather
+    than by reading the file again for the report) and the raw data length of each top-level
+    initializer, read from those bytes (onnx_wire; empty when they cannot be read there)."""
     try:
         data, sha256 = read_hashed(path, MAX_ONNX_BYTES)
         if not data:
@@ -96,7 +99,13 @@ def _parse(path: str) -> tuple[onnx.ModelProto, str]:
         raise ModelLoadError(path, refused.problem) from None
     model = _from_bytes(data, path)
     _check_parsed(model, path)
-    return model, sha256
+    try:
+        raw_lengths = initializer_raw_lengths(data) if model.graph.initializer else []
+    except WireError:  # protobuf read it: lengths are then taken from the parsed tensors
+        raw_lengths = []
+    if len(raw_lengths) != len(model.graph.initializer):
+        raw_lengths = []
+    return model, sha256, raw_lengths
 
 
 def _from_bytes(data: bytes, path: str) -> onnx.ModelProto:
@@ -223,11 +232,11 @@ def _external_fields(tensor: TensorProto) -> dict[str, str]:
     return {entry.key: entry.value for entry in tensor.external_data}
 
 
-def _validate_external_data(model: onnx.ModelProto, model_dir: str, path: str) -> set[str]:
+def _validate_external_data(tensors: list[TensorProto], model_dir: str, path: str) -> set[str]:
     """Check every external reference without reading it; return the files referenced."""
     real_dir = os.path.realpath(model_dir)
     resolved: dict[str, tuple[str, int]] = {}  # location -> (file, size): checked once each
-    for tensor in _all_tensors(model.graph):
+    for tensor in tensors:
         if tensor.data_location != TensorProto.EXTERNAL:
             continue
         fields = _external_fields(tensor)
@@ -255,16 +264,20 @@ _TYPED_DATA_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "
                       "uint64_data")
 
 
-def _check_inline_data(model: onnx.ModelProto, path: str) -> str | None:
+def _check_inline_data(tensors: list[TensorProto], raw_lengths: list[int | None],
+                       path: str) -> str | None:
     """Inline tensors hold the bytes their shape needs. Raw bytes cut short are refused; a
     tensor with no data at all (weights stripped to share a model's structure) is analysed
-    as declared, with a warning. Only lengths are compared: nothing is allocated."""
+    as declared, with a warning. Only lengths are compared: nothing is allocated (the first
+    ``len(raw_lengths)`` tensors are the top-level initializers, whose raw data lengths were
+    read from the file's bytes; asking protobuf for one copies the bytes)."""
     stripped: list[str] = []
-    for tensor in _all_tensors(model.graph):
+    for index, tensor in enumerate(tensors):
         if tensor.data_location == TensorProto.EXTERNAL or element_count(tensor) <= 0:
             continue
         if tensor.HasField("raw_data"):
-            _check_raw_length(tensor, path)
+            known = raw_lengths[index] if index < len(raw_lengths) else None
+            _check_raw_length(tensor, len(tensor.raw_data) if known is None else known, path)
         elif not any(len(getattr(tensor, name)) for name in _TYPED_DATA_FIELDS):
             stripped.append(tensor.name)
     if not stripped:
@@ -273,23 +286,23 @@ def _check_inline_data(model: onnx.ModelProto, path: str) -> str | None:
             f"e.g. {stripped[0]!r}: sizes are analysed as declared; the model cannot run as is")
 
 
-def _drop_weight_bytes(model: onnx.ModelProto) -> None:
+def _drop_weight_bytes(tensors: list[TensorProto]) -> None:
     """Clear the data of tensors above KEPT_DATA_ELEMENTS once they are validated: the
     analysis reads values of small tensors only, and every shape inference pass serialises
     and copies the model, so weights left in would be copied on each pass (a 66 MB model
     took half a GiB). Dims and dtypes stay: sizes and parameter counts are unchanged."""
-    for tensor in _all_tensors(model.graph):
+    for tensor in tensors:
         if tensor.data_type == TensorProto.STRING or element_count(tensor) <= KEPT_DATA_ELEMENTS:
             continue
         for name in _NUMERIC_DATA_FIELDS:
             tensor.ClearField(name)
 
 
-def _check_raw_length(tensor: TensorProto, path: str) -> None:
+def _check_raw_length(tensor: TensorProto, raw_bytes: int, path: str) -> None:
     expected = _tensor_nbytes(tensor)
-    if expected is not None and len(tensor.raw_data) < expected:
+    if expected is not None and raw_bytes < expected:
         raise ModelLoadError(
-            path, f"tensor {tensor.name!r} holds {len(tensor.raw_data)} of the {expected} bytes "
+            path, f"tensor {tensor.name!r} holds {raw_bytes} of the {expected} bytes "
             "its shape needs (file truncated or hand-edited?)"
         )
 
