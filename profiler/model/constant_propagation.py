@@ -28,6 +28,7 @@ from profiler.model.onnx_graph import SMALL_CONSTANT_ELEMENTS, element_count
 from profiler.model.shape_rules import Shape
 
 Values = dict[str, np.ndarray]
+_SHAPE_OPS = ("Shape", "Size")
 Evaluator = Callable[[dict[str, Any], list[np.ndarray]], np.ndarray]
 
 
@@ -52,6 +53,14 @@ def small_inline(tensor: TensorProto) -> bool:
     )
 
 
+def evaluable(node: onnx.NodeProto, values: Mapping[str, np.ndarray]) -> bool:
+    """Whether ``evaluate`` may know ``node``'s value (its op is one evaluated here and its
+    inputs' values are known): decided without reading its attributes."""
+    if node.op_type in _SHAPE_OPS or node.op_type == "Constant":
+        return True
+    return node.op_type in _EVALUATORS and all(not name or name in values for name in node.input)
+
+
 def evaluate(
     node: onnx.NodeProto, attrs: dict[str, Any], values: Mapping[str, np.ndarray],
     shapes: Mapping[str, Shape],
@@ -60,13 +69,13 @@ def evaluate(
     if len([o for o in node.output if o]) != 1:
         return None
     try:
-        if node.op_type in ("Shape", "Size"):
+        if node.op_type in _SHAPE_OPS:
             shape = shapes.get(node.input[0])
             return None if shape is None else _shape_value(node.op_type, attrs, shape)
         if node.op_type == "Constant":
             return _constant_value(attrs)
         evaluator = _EVALUATORS.get(node.op_type)
-        if evaluator is None or any(name and name not in values for name in node.input):
+        if evaluator is None or not evaluable(node, values):
             return None
         inputs = [values[name] if name else np.array([]) for name in node.input]
         return np.asarray(evaluator(attrs, inputs))

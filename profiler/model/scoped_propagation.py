@@ -27,6 +27,7 @@ from profiler.model.constant_propagation import (
     Shape,
     Values,
     attributes,
+    evaluable,
     evaluate,
     small_inline,
 )
@@ -159,12 +160,11 @@ def set_value(scope: Scope, result: Propagation, name: str, value: np.ndarray) -
 
 
 def _plain_node(node: onnx.NodeProto, scope: Scope, result: Propagation) -> None:
-    attrs = attributes(node)
     outputs = [o for o in node.output if o]
     if not outputs:
         return
-    if node.domain in ("", "ai.onnx"):
-        value = evaluate(node, attrs, scope.values, _StaticShapes(scope.types))
+    if node.domain in ("", "ai.onnx") and evaluable(node, scope.values):
+        value = evaluate(node, attributes(node), scope.values, _StaticShapes(scope.types))
         if value is not None and value.size <= SMALL_CONSTANT_ELEMENTS:
             set_value(scope, result, node.output[0], value)
             return
@@ -173,7 +173,7 @@ def _plain_node(node: onnx.NodeProto, scope: Scope, result: Propagation) -> None
     for name, type_proto in _onnx_node_types(node, scope).items():
         set_type(scope, name, type_proto)
     if static_shape(scope.types.get(outputs[0], TypeProto())) is None:
-        _rule_shape(node, attrs, scope)
+        _rule_shape(node, attributes(node), scope)
 
 
 def _onnx_node_types(node: onnx.NodeProto, scope: Scope) -> dict[str, TypeProto]:
