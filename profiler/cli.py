@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from profiler import __version__
@@ -163,6 +162,8 @@ def _fail(
     """The whole message on one line: newlines and control characters (from a file name,
     say) are shown escaped, so nothing of the problem is lost and nothing fakes a line."""
     if getattr(args, "debug", False):
+        import traceback
+
         traceback.print_exc()
     message = str(error) or type(error).__name__
     if unexpected:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import os
 import stat
 from typing import BinaryIO
@@ -107,6 +106,8 @@ def read_hashed(path: str, max_bytes: int) -> tuple[bytes, str]:
 
 
 def _read_and_hash(path: str, max_bytes: int) -> tuple[bytes, str]:
+    import hashlib  # here: OpenSSL's set-up (3 ms) is for the process that reads models
+
     data = read_regular(path, max_bytes)
     return data, hashlib.sha256(data).hexdigest()
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
-import ctypes
 import dataclasses
 import enum
 import faulthandler
@@ -241,6 +240,8 @@ def _leave() -> None:
 
 def _harden() -> None:
     global _network_isolated
+    import ctypes  # here: only the child needs it
+
     faulthandler.disable()  # a crash is reported by the parent as one line, not a dump
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
