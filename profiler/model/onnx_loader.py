@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import onnx
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import DecodeError
 from onnx import TensorProto
 
 from profiler.errors import ModelLoadError, ProfilerError
@@ -30,6 +29,7 @@ from profiler.model.onnx_graph import (
     onnx_dtype_name,
     tensor_shape,
 )
+from profiler.model.onnx_texts import non_utf8_field, non_utf8_tensor_field
 from profiler.model.onnx_wire import WireError, initializer_raw_lengths
 from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
@@ -51,10 +51,14 @@ def load_onnx(
         model, sha256, raw_lengths = _parse(path)
     model_dir = os.path.dirname(os.path.abspath(path))
     tensors = _all_tensors(model.graph)
+    for tensor in tensors:  # their names and data locations are read before the rest
+        _check_texts(tensor, path, non_utf8_tensor_field)
     external_files = _validate_external_data(tensors, model_dir, path)
     stripped_warning = _check_inline_data(tensors, raw_lengths, path)
     _load_small_external_tensors(model, model_dir, path)
     _drop_weight_bytes(tensors)
+    _check_texts(model, path, non_utf8_field)  # serialized for the check: weights dropped first
+    _check_opsets(model, path)
     initializer_names = {t.name for t in model.graph.initializer}
     specs = resolve_input_shapes(_declared_inputs(model, initializer_names), shape_overrides)
     _fix_input_shapes(model, specs)
@@ -124,66 +128,15 @@ def _check_parsed(model: onnx.ModelProto, path: str) -> None:
         )
     if not model.opset_import and model.ir_version >= 3:
         raise ModelLoadError(path, "not a valid ONNX model (no opset_import: truncated?)")
-    _check_opsets(model, path)
-    field = _non_utf8_field(model)
+
+
+def _check_texts(model: onnx.ModelProto | TensorProto, path: str,
+                 find: Callable[[Any], str | None]) -> None:
+    field = find(model)
     if field is not None:
         raise ModelLoadError(
             path, f"not a valid ONNX model (a {field!r} text is not valid UTF-8: corrupted?)"
         )
-
-
-def _non_utf8_field(message: Message) -> str | None:
-    """The name of the first text field that is not UTF-8 (protobuf hands those over as
-    bytes, which no name may be). Only the fields that are set are read (``ListFields``, one
-    call per message), and of tensors only the text and message fields: reading a bytes field
-    (weights) would copy it."""
-    if message.DESCRIPTOR is _TENSOR_DESCRIPTOR:
-        return _non_utf8_tensor_field(message)
-    for field, value in message.ListFields():
-        if field.type == _TEXT:
-            if type(value) is bytes or (
-                    field.is_repeated and any(type(text) is bytes for text in value)):
-                return field.name
-        elif field.type == _MESSAGE:
-            for item in value if field.is_repeated else (value,):
-                found = _non_utf8_field(item)
-                if found is not None:
-                    return found
-    return None
-
-
-def _non_utf8_tensor_field(tensor: TensorProto) -> str | None:
-    texts, messages = _text_and_message_fields(tensor.DESCRIPTOR)
-    for name, repeated in texts:
-        value = getattr(tensor, name)
-        if any(type(text) is bytes for text in (value if repeated else [value])):
-            return name
-    for name, repeated in messages:
-        if not repeated and not tensor.HasField(name):
-            continue
-        value = getattr(tensor, name)
-        for item in value if repeated else [value]:
-            found = _non_utf8_field(item)
-            if found is not None:
-                return found
-    return None
-
-
-_TEXT, _MESSAGE = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE
-_TENSOR_DESCRIPTOR = TensorProto.DESCRIPTOR
-_FieldList = list[tuple[str, bool]]
-_FIELDS_BY_TYPE: dict[str, tuple[_FieldList, _FieldList]] = {}
-
-
-def _text_and_message_fields(descriptor: Any) -> tuple[_FieldList, _FieldList]:
-    """(name, repeated) of the text fields and of the message fields of a message type."""
-    known = _FIELDS_BY_TYPE.get(descriptor.full_name)
-    if known is None:
-        def of_type(kind: int) -> _FieldList:
-            return [(f.name, f.is_repeated) for f in descriptor.fields if f.type == kind]
-        known = (of_type(_TEXT), of_type(_MESSAGE))
-        _FIELDS_BY_TYPE[descriptor.full_name] = known
-    return known
 
 
 def _check_opsets(model: onnx.ModelProto, path: str) -> None:

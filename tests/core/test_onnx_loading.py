@@ -11,12 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import onnx
 import pytest
 from onnx import TensorProto, helper
 
 from profiler.analysis import analyze
 from profiler.errors import ModelLoadError
 from profiler.model import load_model
+from profiler.model.onnx_texts import non_utf8_field, non_utf8_message_field
 from profiler.records.analysis import LayerCost, StaticAnalysis
 from tests.core import model_builders as mb
 from tests.core.model_builders import value_info
@@ -218,6 +220,28 @@ def test_a_text_that_is_not_utf8_is_refused_naming_its_field(
     path.write_bytes(data.replace(marker, b"\xff\xfe" + marker[2:]))
     with pytest.raises(ModelLoadError, match=f"a '{field}' text is not valid UTF-8"):
         load_model(str(path))
+    bad = onnx.load_model_from_string(path.read_bytes())
+    assert non_utf8_field(bad) == non_utf8_message_field(bad) == field  # both ways agree
+
+
+def test_a_tensor_s_non_utf8_location_is_refused_before_it_is_used(tmp_path: Path) -> None:
+    """External data locations are read (and joined to paths) before the whole model's check."""
+    model = mb.make_model([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")],
+                          [value_info("x", [2, 8])], [value_info("y", [2, 8])],
+                          [mb.weight("W", (8, 8))])
+    path = mb.save(model, tmp_path / "ext.onnx", external=True, location="LOCAmark.bin")
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data.replace(b"LOCAmark", b"\xff\xfeCAmark"))
+    with pytest.raises(ModelLoadError, match="a 'value' text is not valid UTF-8"):
+        load_model(path)
+
+
+def test_bytes_attributes_may_hold_any_bytes(tmp_path: Path) -> None:
+    """An attribute's ``s`` is bytes in onnx.proto, not text: anything is allowed there."""
+    relu = helper.make_node("Relu", ["x"], ["y"], name="relu", note=b"\xff\xfe")
+    path = mb.save(mb.make_model([relu], [value_info("x", [2, 8])], [value_info("y", [2, 8])]),
+                   tmp_path / "bytes_attr.onnx")
+    assert load_model(path).graph.nodes
 
 
 def test_node_domain_without_opset_import_is_refused(tmp_path: Path) -> None:
