@@ -17,7 +17,7 @@ from onnx import TensorProto, helper
 
 from profiler.analysis import analyze
 from profiler.errors import ModelLoadError
-from profiler.model import load_model
+from profiler.model import load_model, onnx_texts
 from profiler.model.onnx_texts import non_utf8_field, non_utf8_message_field
 from profiler.records.analysis import LayerCost, StaticAnalysis
 from tests.core import model_builders as mb
@@ -202,7 +202,7 @@ def test_every_truncation_of_a_small_model_is_refused(tmp_path: Path) -> None:
     (b"ATTRmark", "name"),  # an attribute's name, inside a Loop's body graph
 ])
 def test_a_text_that_is_not_utf8_is_refused_naming_its_field(
-        tmp_path: Path, marker: bytes, field: str) -> None:
+        tmp_path: Path, marker: bytes, field: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """protobuf hands a text field that is not UTF-8 over as bytes; no name may be bytes."""
     relu = helper.make_node("Relu", ["x"], ["OUTPmark"], name="NAMEmark")
     body_node = helper.make_node("Identity", ["s"], ["s_out"], name="inner")
@@ -221,6 +221,7 @@ def test_a_text_that_is_not_utf8_is_refused_naming_its_field(
     with pytest.raises(ModelLoadError, match=f"a '{field}' text is not valid UTF-8"):
         load_model(str(path))
     bad = onnx.load_model_from_string(path.read_bytes())
+    monkeypatch.setattr(onnx_texts, "WALKED_ENTRIES", 0)  # small: checked the fast way too
     assert non_utf8_field(bad) == non_utf8_message_field(bad) == field  # both ways agree
 
 
@@ -236,8 +237,12 @@ def test_a_tensor_s_non_utf8_location_is_refused_before_it_is_used(tmp_path: Pat
         load_model(path)
 
 
-def test_bytes_attributes_may_hold_any_bytes(tmp_path: Path) -> None:
-    """An attribute's ``s`` is bytes in onnx.proto, not text: anything is allowed there."""
+@pytest.mark.parametrize("walked_entries", [0, onnx_texts.WALKED_ENTRIES])
+def test_bytes_attributes_may_hold_any_bytes(
+        tmp_path: Path, walked_entries: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attribute's ``s`` is bytes in onnx.proto, not text: anything is allowed there,
+    whether the model is checked by protobuf's parser or walked."""
+    monkeypatch.setattr(onnx_texts, "WALKED_ENTRIES", walked_entries)
     relu = helper.make_node("Relu", ["x"], ["y"], name="relu", note=b"\xff\xfe")
     path = mb.save(mb.make_model([relu], [value_info("x", [2, 8])], [value_info("y", [2, 8])]),
                    tmp_path / "bytes_attr.onnx")
