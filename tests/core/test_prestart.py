@@ -107,6 +107,16 @@ def test_runtime_versions_match_the_package_metadata() -> None:
     assert runtime_versions() == expected
 
 
+def test_platform_text_is_platform_platform_without_its_processor_query() -> None:
+    import platform
+
+    from profiler.environment import platform_text
+
+    if platform.processor() not in ("", platform.machine()):  # named: it would be in the text
+        pytest.skip(f"this machine names its processor {platform.processor()!r}")
+    assert platform_text() == platform.platform()
+
+
 def test_ctrl_c_while_analyze_starts_is_one_line_and_leaves_no_child(tmp_path: Path) -> None:
     """SIGINT at any point of a start-up (options, imports, the prestarted child's work):
     'interrupted', exit 130, no traceback, and the child gone with its parent."""
