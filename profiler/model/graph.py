@@ -65,16 +65,19 @@ class TensorInfo:
     @property
     def is_static(self) -> bool:
         """True when every dimension is a known non-negative integer."""
-        return self.shape is not None and all(
-            isinstance(d, int) and d >= 0 for d in self.shape
-        )
+        if self.shape is None:
+            return False
+        for dim in self.shape:  # a loop, not all(): the analysis asks this thousands of times
+            if not isinstance(dim, int) or dim < 0:
+                return False
+        return True
 
     @property
     def element_count(self) -> int | None:
         if not self.is_static:
             return None
         assert self.shape is not None
-        return math.prod(int(d) for d in self.shape if d is not None)
+        return math.prod(self.shape)  # type: ignore[arg-type]  # static: all ints
 
     @property
     def nbytes(self) -> int | None:
@@ -85,8 +88,7 @@ class TensorInfo:
         """The shape as ints when fully known, else None."""
         if not self.is_static:
             return None
-        assert self.shape is not None
-        return tuple(int(d) for d in self.shape if d is not None)
+        return tuple(int(d) for d in self.shape)  # type: ignore[union-attr,arg-type]
 
 
 def check_tensor_size(info: TensorInfo) -> TensorInfo:

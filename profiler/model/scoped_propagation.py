@@ -86,10 +86,12 @@ class _StaticShapes(Mapping[str, Shape]):
 def static_shape(type_proto: TypeProto) -> Shape | None:
     if not type_proto.HasField("tensor_type") or not type_proto.tensor_type.HasField("shape"):
         return None
-    dims = type_proto.tensor_type.shape.dim
-    if all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
-        return tuple(int(d.dim_value) for d in dims)
-    return None
+    shape = []
+    for dim in type_proto.tensor_type.shape.dim:  # one pass: asked for every node's outputs
+        if not dim.HasField("dim_value") or dim.dim_value < 0:
+            return None
+        shape.append(int(dim.dim_value))
+    return tuple(shape)
 
 
 def _known_dims(type_proto: TypeProto) -> int:
