@@ -159,7 +159,7 @@ def analyze_in_child(model_path: str, folder: str) -> ChildRun:
 
 def analyze_in_process(model_path: str) -> tuple[float, float, int]:
     """(load seconds, analyse seconds, node count), imports already done."""
-    from profiler.analysis import analyze
+    from profiler.analysis.analyze import analyze
     from profiler.model import load_model
 
     start = time.perf_counter()

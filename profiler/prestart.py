@@ -23,10 +23,13 @@ import sys
 from collections.abc import Sequence
 
 _LENGTH_BYTES = 8
-ANALYSIS_PRELOAD = ("profiler.model.onnx_loader", "profiler.analysis.file_analysis")
+ANALYSIS_PRELOAD = ("profiler.model.onnx_loader", "profiler.analysis.file_analysis",
+                    "profiler.analysis.analyze", "profiler.model.describe",
+                    "profiler.model.input_settings")
 """What a child that will analyse a model imports before its job (what
-``analysis.file_analysis.analyze_file_in_parts`` runs on): the CLI's prestarted child and,
-with the api besides, the app's fork server (profiler.sandbox)."""
+``analysis.file_analysis.analyze_file_in_parts`` runs on, which it imports only when it
+runs): the CLI's prestarted child and, with the api besides, the app's fork server
+(profiler.sandbox). test_prestart checks that the job imports nothing more of ours."""
 _waiting: Waiting | None = None
 
 

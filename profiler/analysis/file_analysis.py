@@ -10,13 +10,14 @@ critical path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from profiler.analysis.analyze import analyze
-from profiler.model.describe import model_info
-from profiler.model.input_settings import InputSettings, load_with_inputs
 from profiler.records.analysis import LayerCost, StaticAnalysis
 from profiler.records.model import ModelInfo
 from profiler.sandbox import pickled_part, stage
+
+if TYPE_CHECKING:
+    from profiler.model.input_settings import InputSettings
 
 LAYERS_PER_PART = 500
 """Layers per separately pickled part of the answer: about 2 ms to unpickle each."""
@@ -26,7 +27,13 @@ def analyze_file(path: str, settings: InputSettings | None,
                  input_values: Mapping[str, Sequence[float | int]] | None,
                  ) -> tuple[ModelInfo, StaticAnalysis]:
     """Load ``path`` with the user's input settings and values, and count its cost per layer
-    (a module-level function: the fork server imports it by name)."""
+    (a module-level function: the fork server imports it by name). What it runs on is
+    imported here, not with the module: the CLI process imports this module only to name
+    the job and join its answer (the child imports them first: prestart.ANALYSIS_PRELOAD)."""
+    from profiler.analysis.analyze import analyze
+    from profiler.model.describe import model_info
+    from profiler.model.input_settings import load_with_inputs
+
     model = load_with_inputs(path, settings, input_values or None)
     stage("analysis")
     return model_info(model), analyze(model)

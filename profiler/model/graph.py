@@ -67,7 +67,7 @@ class TensorInfo:
         """True when every dimension is a known non-negative integer."""
         if self.shape is None:
             return False
-        for dim in self.shape:  # a loop, not all(): the analysis asks this thousands of times
+        for dim in self.shape:  # noqa: SIM110  (a loop, not all(): asked thousands of times)
             if not isinstance(dim, int) or dim < 0:
                 return False
         return True

@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.errors import ModelLoadError
 from profiler.model import Graph, load_model
 from profiler.model.graph import Dim

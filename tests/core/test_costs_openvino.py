@@ -16,7 +16,7 @@ import openvino as ov
 import openvino.opset13 as ops
 import pytest
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.analysis.registry import CostContext, OpCost, lookup, registered_op_types
 from profiler.model.graph import Graph, ModelGraph, Node, TensorInfo
 from profiler.records.analysis import LayerCost

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.api import analyze_model
 from profiler.errors import ProfilerError
 from profiler.model import load_model

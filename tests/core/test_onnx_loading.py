@@ -15,7 +15,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.errors import ModelLoadError
 from profiler.model import load_model, onnx_texts
 from profiler.model.onnx_texts import non_utf8_field, non_utf8_message_field

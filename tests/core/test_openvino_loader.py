@@ -14,7 +14,7 @@ import openvino as ov
 import openvino.opset13 as ops
 import pytest
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.analysis.registry import registered_op_types
 from profiler.api import analyze_model
 from profiler.cli import main

@@ -109,6 +109,36 @@ def test_runtime_versions_match_the_package_metadata() -> None:
     assert runtime_versions() == expected
 
 
+def test_the_analysis_preload_covers_what_the_job_imports(tmp_path: Path) -> None:
+    """A prestarted child imports ANALYSIS_PRELOAD before its job: the job (ONNX and
+    OpenVINO files) then imports none of our modules on the way."""
+    onnx_model = mb.save(mb.matmul_chain(), tmp_path / "chain.onnx")
+    script = (
+        "import importlib, sys\n"
+        "from profiler.prestart import ANALYSIS_PRELOAD\n"
+        "for name in ANALYSIS_PRELOAD: importlib.import_module(name)\n"
+        "before = {m for m in sys.modules if m.startswith('profiler')}\n"
+        "from profiler.analysis.file_analysis import analyze_file_in_parts\n"
+        "analyze_file_in_parts(sys.argv[1], None, None)\n"
+        "print(sorted({m for m in sys.modules if m.startswith('profiler')} - before))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(onnx_model)],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_cli_process_imports_no_cost_function(tmp_path: Path) -> None:
+    """Naming the job and joining its answer needs the records, not the analysis itself."""
+    script = ("import sys\n"
+              "import profiler.api, profiler.analysis.file_analysis\n"
+              "print(sorted(m for m in sys.modules if m.startswith('profiler.analysis.')))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "['profiler.analysis.file_analysis']"
+
+
 def test_platform_text_is_platform_platform_without_its_processor_query() -> None:
     import platform
 

@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 import pytest
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.model import load_model
 from profiler.records.analysis import StaticAnalysis
 from tests.core.model_builders import REPO_ROOT

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.errors import ShapeError
 from profiler.model import load_model
 from profiler.model.graph import Dim

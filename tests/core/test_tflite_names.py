@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from profiler.analysis import analyze
+from profiler.analysis.analyze import analyze
 from profiler.model.loader import load_model
 from tests.core.tflite_builder import fully_connected_add_model, tflite_bytes
 
