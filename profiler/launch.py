@@ -63,10 +63,14 @@ def _exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command named on a command line (options before it take no values)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def prestart_for(argv: Sequence[str]) -> None:
     """Fork the sandboxed child ahead when the command will want one."""
-    words = [word for word in argv if not word.startswith("-")]
-    if words[:1] and words[0] in PRESTARTED_COMMANDS:
+    if command_word(argv) in PRESTARTED_COMMANDS:
         from profiler.prestart import ANALYSIS_PRELOAD, prestart
 
         prestart(ANALYSIS_PRELOAD)

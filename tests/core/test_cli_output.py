@@ -94,3 +94,20 @@ def test_a_file_name_with_a_newline_keeps_the_whole_problem(tmp_path: Path,
 def test_escape_controls_keeps_ordinary_text() -> None:
     assert escape_controls("conv1/Relu:0 ½ µs 中文") == "conv1/Relu:0 ½ µs 中文"
     assert escape_controls("a\tb\x00c\x9bd") == "a\\tb\\x00c\\x9bd"
+
+
+def test_every_command_is_built_by_the_module_named_for_it() -> None:
+    """The parser for one command imports and adds only that command's module: the table
+    naming them must cover the whole parser, and each command must be in its module's."""
+    import argparse
+
+    from profiler.cli import COMMAND_MODULES, build_parser
+
+    def commands(parser: argparse.ArgumentParser) -> set[str]:
+        return {name for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction) for name in action.choices}
+
+    assert commands(build_parser()) == set(COMMAND_MODULES)
+    for command in COMMAND_MODULES:
+        assert command in commands(build_parser(command))
+    assert commands(build_parser("analyze")) == {"analyze"}

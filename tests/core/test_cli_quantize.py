@@ -30,9 +30,9 @@ CRASHING_WORKER = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 BUILD_PARSER = cli.build_parser
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The CLI's parser, with `quantize` added when profiler/cli.py does not add it yet."""
-    parser = BUILD_PARSER()
+    parser = BUILD_PARSER(command)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and "quantize" not in action.choices:
             cli_quant.add_commands(action)
