@@ -1,8 +1,10 @@
-"""ONNX loading: parse the protobuf without external weight bytes, resolve shapes, build a Graph.
+"""ONNX loading: parse the protobuf without weight bytes, resolve shapes, build a Graph.
 
 External data is validated (location inside the model's folder, file long enough) with
 ``os.stat`` only; the weight bytes are never read. Small integer tensors stored externally
 (shape vectors) are the exception: shape inference needs their values, and they are tiny.
+Large inline weights are cut out of the file's bytes before protobuf parses them
+(profiler.model.onnx_wire); their lengths are checked all the same.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from profiler.model.onnx_graph import (
     tensor_shape,
 )
 from profiler.model.onnx_texts import non_utf8_field, non_utf8_tensor_field
-from profiler.model.onnx_wire import WireError, initializer_raw_lengths
+from profiler.model.onnx_wire import WireError, without_large_raw_data
 from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
 from profiler.sandbox import staged
@@ -92,23 +94,24 @@ def load_onnx(
 
 
 def _parse(path: str) -> tuple[onnx.ModelProto, str, list[int | None]]:
-    """The parsed model, the file's SHA-256 (hashed from the bytes read for parsing rather
-    than by reading the file again for the report) and the raw data length of each top-level
-    initializer, read from those bytes (onnx_wire; empty when they cannot be read there)."""
+    """The parsed model without its large inline weights, the file's SHA-256 (hashed from
+    the bytes read for parsing rather than by reading the file again for the report) and the
+    raw data length of each top-level initializer (onnx_wire; empty when the file's bytes
+    cannot be read there, and the model then parsed whole)."""
     try:
         data, sha256 = read_hashed(path, MAX_ONNX_BYTES)
         if not data:
             raise ModelLoadError(path, "the file is empty")
     except FileRefused as refused:
         raise ModelLoadError(path, refused.problem) from None
-    model = _from_bytes(data, path)
-    _check_parsed(model, path)
     try:
-        raw_lengths = initializer_raw_lengths(data) if model.graph.initializer else []
-    except WireError:  # protobuf read it: lengths are then taken from the parsed tensors
-        raw_lengths = []
-    if len(raw_lengths) != len(model.graph.initializer):
-        raw_lengths = []
+        slim, raw_lengths = without_large_raw_data(data)
+        model = _from_bytes(slim, path)
+        if len(raw_lengths) != len(model.graph.initializer):
+            raise WireError("the initializers read differ from protobuf's")
+    except (WireError, ModelLoadError):  # protobuf has the last word on the whole file
+        model, raw_lengths = _from_bytes(data, path), []
+    _check_parsed(model, path)
     return model, sha256, raw_lengths
 
 
@@ -223,13 +226,13 @@ def _check_inline_data(tensors: list[TensorProto], raw_lengths: list[int | None]
     tensor with no data at all (weights stripped to share a model's structure) is analysed
     as declared, with a warning. Only lengths are compared: nothing is allocated (the first
     ``len(raw_lengths)`` tensors are the top-level initializers, whose raw data lengths were
-    read from the file's bytes; asking protobuf for one copies the bytes)."""
+    read from the file's bytes, the large ones cut out before parsing)."""
     stripped: list[str] = []
     for index, tensor in enumerate(tensors):
         if tensor.data_location == TensorProto.EXTERNAL or element_count(tensor) <= 0:
             continue
-        if tensor.HasField("raw_data"):
-            known = raw_lengths[index] if index < len(raw_lengths) else None
+        known = raw_lengths[index] if index < len(raw_lengths) else None
+        if known is not None or tensor.HasField("raw_data"):  # known: cut out of the parse
             _check_raw_length(tensor, len(tensor.raw_data) if known is None else known, path)
         elif not any(len(getattr(tensor, name)) for name in _TYPED_DATA_FIELDS):
             stripped.append(tensor.name)

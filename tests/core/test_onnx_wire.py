@@ -1,6 +1,7 @@
-"""Raw data lengths read from the wire format agree with what protobuf parses, in the cases
-where the wire allows more than one reading: a graph field given twice (merged), a raw_data
-field given twice (the last counts), groups, and bytes cut short."""
+"""A model without its large inline weights, read from the wire format: what protobuf parses
+from it is the whole model with those weights cleared, and the raw data lengths agree with
+protobuf's, in the cases where the wire allows more than one reading: a graph field given
+twice (merged), a raw_data field given twice (the last counts), groups, and bytes cut short."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from onnx import helper
 
 from profiler.errors import ModelLoadError
 from profiler.model import load_model
-from profiler.model.onnx_wire import WireError, initializer_raw_lengths
+from profiler.model.onnx_wire import KEPT_RAW_BYTES, WireError, without_large_raw_data
 from tests.core import model_builders as mb
 
 
@@ -38,42 +39,69 @@ def _parsed_lengths(data: bytes) -> list[int | None]:
     return [len(t.raw_data) if t.HasField("raw_data") else None for t in model.graph.initializer]
 
 
-def _two_layer_model() -> onnx.ModelProto:
+def _without_large_weights(data: bytes) -> bytes:
+    """What protobuf makes of ``data`` once the raw data over KEPT_RAW_BYTES is cleared."""
+    model = onnx.load_model_from_string(data)
+    for tensor in model.graph.initializer:
+        if tensor.HasField("raw_data") and len(tensor.raw_data) > KEPT_RAW_BYTES:
+            tensor.ClearField("raw_data")
+    return model.SerializeToString()
+
+
+def _check(data: bytes, lengths: list[int | None]) -> None:
+    slim, read = without_large_raw_data(data)
+    assert read == _parsed_lengths(data) == lengths
+    assert onnx.load_model_from_string(slim).SerializeToString() == _without_large_weights(data)
+
+
+def _model() -> onnx.ModelProto:
     typed = helper.make_tensor("B", onnx.TensorProto.FLOAT, [3], [1.0, 2.0, 3.0])  # no raw
     nodes = [helper.make_node("MatMul", ["x", "W"], ["h"], name="mm"),
-             helper.make_node("Add", ["h", "B"], ["y"], name="add")]
-    return mb.make_model(nodes, [mb.value_info("x", [2, 4])], [mb.value_info("y", [2, 3])],
-                         [mb.weight("W", (4, 3)), typed])
+             helper.make_node("Add", ["h", "B"], ["y"], name="add"),
+             helper.make_node("MatMul", ["y", "V"], ["z"], name="mm2")]
+    return mb.make_model(nodes, [mb.value_info("x", [2, 4])], [mb.value_info("z", [2, 2048])],
+                         [mb.weight("W", (4, 3)), typed, mb.weight("V", (3, 2048))])
 
 
-def test_lengths_agree_with_protobuf_on_a_plain_model() -> None:
-    data = _two_layer_model().SerializeToString()
-    assert initializer_raw_lengths(data) == _parsed_lengths(data) == [48, None]
+def test_large_weights_are_cut_and_small_ones_kept() -> None:
+    _check(_model().SerializeToString(), [48, None, 3 * 2048 * 4])
 
 
 def test_a_graph_given_twice_merges_and_a_raw_data_given_twice_counts_the_last() -> None:
-    model = _two_layer_model()
-    data = model.SerializeToString()
-    extra = mb.weight("V", (2, 2)).SerializeToString() + _length_delimited(9, b"\x00" * 5)
-    data += _length_delimited(7, _length_delimited(5, extra))  # a second graph field
-    assert _parsed_lengths(data) == [48, None, 5]
-    assert initializer_raw_lengths(data) == [48, None, 5]
+    data = _model().SerializeToString()
+    big = b"\x00" * (KEPT_RAW_BYTES + 1)
+    extra = (mb.weight("U", (2, 2)).SerializeToString() + _length_delimited(9, big) +
+             _length_delimited(9, b"\x00" * 5))  # raw data given twice: 5 bytes count
+    cut = mb.weight("T", (2, 2)).SerializeToString() + _length_delimited(9, big)
+    data += _length_delimited(7, _length_delimited(5, extra) + _length_delimited(5, cut))
+    _check(data, [48, None, 3 * 2048 * 4, 5, len(big)])
 
 
 def test_groups_and_cut_bytes_are_not_read_here() -> None:
-    data = _two_layer_model().SerializeToString()
+    data = _model().SerializeToString()
     with pytest.raises(WireError):
-        initializer_raw_lengths(data + _key(15, 3) + _key(15, 4))  # an unknown group
+        without_large_raw_data(data + _key(15, 3) + _key(15, 4))  # an unknown group
     with pytest.raises(WireError):
-        initializer_raw_lengths(data[:-3])
+        without_large_raw_data(data[:-3])
+
+
+def test_a_model_the_reader_cannot_read_is_parsed_whole(tmp_path: Path) -> None:
+    """An unknown group (valid protobuf this reader does not follow): loaded as protobuf
+    reads it, the large weight's length checked from the parsed tensor."""
+    path = tmp_path / "group.onnx"
+    path.write_bytes(_model().SerializeToString() + _key(15, 3) + _key(15, 4))
+    assert len(load_model(str(path)).graph.nodes) == 3
 
 
 def test_a_short_raw_data_is_refused_whichever_way_its_length_is_read(tmp_path: Path) -> None:
     """A top-level initializer (length from the wire) and a Constant node's tensor (length
     from protobuf) both cut short."""
-    for where in ("initializer", "constant"):
+    for where in ("initializer", "constant", "large initializer"):
         weight = mb.weight("W", (8, 4))
         weight.raw_data = weight.raw_data[:50]
+        if where == "large initializer":  # cut out before parsing: its length from the wire
+            weight = mb.weight("W", (8, 1024))
+            weight.raw_data = weight.raw_data[:KEPT_RAW_BYTES + 50]
         nodes = [helper.make_node("MatMul", ["x", "W"], ["y"], name="matmul")]
         initializers = [weight]
         if where == "constant":
@@ -81,6 +109,8 @@ def test_a_short_raw_data_is_refused_whichever_way_its_length_is_read(tmp_path: 
             initializers = []
         model = mb.make_model(nodes, [mb.value_info("x", [1, 8])], [mb.value_info("y", None)],
                               initializers)
-        path = mb.save(model, tmp_path / f"short_{where}.onnx")
-        with pytest.raises(ModelLoadError, match="holds 50 of the 128 bytes"):
+        path = mb.save(model, tmp_path / f"short_{where.replace(' ', '_')}.onnx")
+        expected = ("holds 16434 of the 32768 bytes" if where == "large initializer" else
+                    "holds 50 of the 128 bytes")
+        with pytest.raises(ModelLoadError, match=expected):
             load_model(path)
