@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING
 
 from profiler.errors import ModelLoadError
 from profiler.model.input_settings import InputSettings, with_shapes
 from profiler.records.analysis import StaticAnalysis
 from profiler.records.model import ModelInfo
+from profiler.records.record import record
 from profiler.records.report import Report
 from profiler.sandbox import run_isolated
 
@@ -74,7 +75,7 @@ RunSink = Callable[[Report], None]
 """Called after each device's run with the report so far (a copy: the flow goes on)."""
 
 
-@dataclass
+@record
 class ProfileResult:
     report: Report
     cancelled: bool = False

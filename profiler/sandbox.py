@@ -51,12 +51,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
 from profiler import prestart
 from profiler.errors import Cancelled, ModelLoadError, ProfilerError
 from profiler.processes import default_memory_limit_bytes, signal_text
+from profiler.records.record import record
 from profiler.units import size_bytes
 
 POLL_S = 0.05
@@ -96,7 +97,7 @@ _network_isolated = False
 _helper_lock = threading.Lock()
 
 
-@dataclass
+@record
 class SandboxLimits:
     timeout_s: float = DEFAULT_TIMEOUT_S
     memory_limit_bytes: int | None = field(default_factory=default_memory_limit_bytes)
@@ -470,7 +471,7 @@ def _reap(process: Any) -> None:
         process.join()
 
 
-@dataclass
+@record
 class _Ended:
     message: dict[str, Any] | None
     stage: str

@@ -19,10 +19,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from profiler.errors import ProfilerError, ReportError
+from profiler.records.record import record
 from profiler.records.runs import Run, RunError
 from profiler.records.serialize import from_dict, loads_strict, to_dict
 from profiler.runtime.devices import split_target
@@ -43,7 +44,7 @@ JOIN_POLL_S = 0.1
 HASH_CHUNK_BYTES = 1 << 20
 
 
-@dataclass
+@record
 class SweepModel:
     path: str
     sha256: str
@@ -57,7 +58,7 @@ class SweepModel:
 EventKind = Literal["start", "stage", "done", "failed", "skipped", "stopped"]
 
 
-@dataclass
+@record
 class SweepEvent:
     """What the progress sink hears: one per pair started and finished, plus stage events."""
 
@@ -174,7 +175,7 @@ def plan_key(models: Sequence[SweepModel], devices: Sequence[str]) -> str:
 
 # running -------------------------------------------------------------------------------------
 
-@dataclass
+@record
 class SweepOutcome:
     summary: SweepSummary
     cancelled: bool = False

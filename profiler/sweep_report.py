@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from profiler import TOOL_NAME, __version__
 from profiler.errors import UsageError
+from profiler.records.record import record
 from profiler.records.serialize import to_dict
 
 SUMMARY_SCHEMA = "edgeprof.sweep"
@@ -23,7 +24,7 @@ SUMMARY_EXTENSIONS = (".html", ".json", ".md")
 NO_VALUE = "-"
 
 
-@dataclass
+@record
 class PairResult:
     """One (model, device) measurement of a sweep, as the state file and the summary keep it."""
 
@@ -44,7 +45,7 @@ class PairResult:
         return not self.error and self.p50_ms is not None
 
 
-@dataclass
+@record
 class SweepModelRow:
     name: str
     path: str
@@ -53,7 +54,7 @@ class SweepModelRow:
     """Why the model could not be measured anywhere (it did not load), '' otherwise."""
 
 
-@dataclass
+@record
 class SweepSummary:
     models: list[SweepModelRow]
     devices: list[str]

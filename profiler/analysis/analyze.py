@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler.analysis import ops  # noqa: F401  (registers every cost function)
@@ -18,12 +18,13 @@ from profiler.model.graph import (
     TensorInfo,
 )
 from profiler.records.analysis import AnalysisTotals, LayerCost, OpTypeCost, StaticAnalysis
+from profiler.records.record import record
 
 CONTROL_OPS = frozenset({"If", "Loop", "Scan"})
 WeightKey = tuple[int, str]
 
 
-@dataclass
+@record
 class _Walk:
     """State shared while walking a graph and its subgraphs."""
 

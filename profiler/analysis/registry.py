@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from profiler.model.graph import Graph, Node, TensorInfo
+from profiler.records.record import record
 
 
 class ShapeUnknown(Exception):
     """A cost function needs a shape that inference could not determine."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OpCost:
     macs: int = 0
     other_flops: int = 0
@@ -109,7 +109,7 @@ def _static(info: TensorInfo) -> tuple[int, ...]:
 CostFn = Callable[[CostContext], OpCost]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CostEntry:
     function: CostFn
     computes: bool

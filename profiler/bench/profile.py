@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from profiler.bench.requests import MeasureRequest, MeasureSettings
 from profiler.bench.supervisor import CancelToken, Limits, ProgressSink, run_job
@@ -18,6 +18,7 @@ from profiler.model.describe import value_rule
 from profiler.model.graph import ValueRule
 from profiler.model.input_settings import InputSettings
 from profiler.records.model import TensorSpec
+from profiler.records.record import record
 from profiler.records.runs import Run
 
 MODES = ("latency", "throughput")
@@ -25,7 +26,7 @@ PRECISIONS = ("f32", "bf16", "f16")
 _CPU_RANGE_RE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
-@dataclass
+@record
 class ProfileOptions(MeasureSettings):
     """The measurement settings shared by every device of one profile (MeasureSettings, as the
     worker receives them) plus what stays on this side: input values, limits, the variant."""

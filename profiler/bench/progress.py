@@ -12,16 +12,16 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from profiler.bench.requests import StopRule
 from profiler.bench.stats import median_ci
 from profiler.bench.wire import ProgressEvent, Stage
+from profiler.records.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoopEstimate:
     fraction: float
     eta_s: float | None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -43,6 +42,7 @@ from profiler.bench.wire import Event, ProgressEvent, Stage, StageEvent
 from profiler.environment import runtime_versions
 from profiler.errors import ProfilerError
 from profiler.model.graph import ValueRule
+from profiler.records.record import record
 from profiler.records.runs import LayerProfile, MemoryStats, Run, RunError
 from profiler.records.serialize import to_dict
 from profiler.runtime.backend import coverage_warning, rebase_coverage
@@ -62,7 +62,7 @@ Emit = Callable[[Event], None]
 """Sends one typed event (profiler.bench.wire) to whoever watches the run."""
 
 
-@dataclass
+@record
 class LoopResult:
     samples_ms: list[float]
     stop_reason: str
@@ -105,7 +105,7 @@ class _Progress:
             message=f"{count} samples, {elapsed_s:.1f} s"))
 
 
-@dataclass
+@record
 class _LoopState:
     next_check: int
     """The sample count at which the adaptive rule checks the CI next."""

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any, ClassVar, Literal
 
 from profiler.bench.wire import JobKind, stage_verb
 from profiler.model.graph import ValueRule
+from profiler.records.record import record
 from profiler.records.runs import Run
 
 WARMUP_MIN_RUNS = 3
@@ -23,7 +24,7 @@ Mode = Literal["latency", "throughput"]
 StopKind = Literal["iterations", "duration", "adaptive"]
 
 
-@dataclass
+@record
 class StopRule:
     """When the timed loop ends; iterations win over duration, duration over adaptive."""
 
@@ -59,7 +60,7 @@ class StopRule:
         return min(self.max_time_s, max(self.min_seconds, 0.25 * self.max_time_s))
 
 
-@dataclass
+@record
 class MeasureSettings:
     """How to measure, shared by profile, quantize (ProfileOptions extends it) and workers."""
 
@@ -88,7 +89,7 @@ class MeasureSettings:
 SETTINGS_FIELDS = frozenset(f.name for f in fields(MeasureSettings))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MeasureRequest:
     """Measure one model on one device."""
 
@@ -129,7 +130,7 @@ def measure_request(model_path: str, device: str, **values: Any) -> MeasureReque
                           settings=MeasureSettings(**settings), **own)
 
 
-@dataclass
+@record
 class MeasureOutcome:
     kind: ClassVar[JobKind] = "measure"
     run: Run

@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol, TypeVar
 
 from profiler.bench.child import Child
@@ -54,6 +54,7 @@ from profiler.bench.wire import (
 )
 from profiler.errors import UsageError
 from profiler.processes import default_memory_limit_bytes, signal_text
+from profiler.records.record import record
 from profiler.records.runs import Run, RunError
 from profiler.units import size_bytes
 
@@ -72,7 +73,7 @@ class CancelToken(Protocol):
     def is_set(self) -> bool: ...
 
 
-@dataclass
+@record
 class Limits:
     timeout_s: float = DEFAULT_TIMEOUT_S
     """Longest silence from the worker (per stage: every event restarts the clock)."""

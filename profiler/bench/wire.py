@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from typing import Any, ClassVar, Literal, Protocol, TextIO, TypeVar, get_args
 
 from profiler import __version__
 from profiler.errors import ProfilerError
+from profiler.records.record import record
 from profiler.records.serialize import from_dict, to_dict
 
 PROTOCOL_VERSION = 1
@@ -66,7 +67,7 @@ def stage_verb(stage: str) -> str:
 # --- what travels ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hello:
     role: Literal["parent", "worker"]
     version: int = PROTOCOL_VERSION
@@ -78,7 +79,7 @@ class Hello:
     """Runtime package versions of the worker (they may differ from the parent's)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StageEvent:
     """A stage began. ``device``/``variant``/``job``/``overall`` are filled in by the parent."""
 
@@ -93,7 +94,7 @@ class StageEvent:
     decreases within a job."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProgressEvent:
     """Progress inside a stage (at most a few per second)."""
 
@@ -119,7 +120,7 @@ Emit = Callable[[Event], None]
 """Where a worker's job sends its events."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Failure:
     """Why a job gave no outcome: the kind to branch on, the stage it was in, the signal that
     ended the worker (crashes), and one line for the user."""
@@ -180,7 +181,7 @@ def failure_line(failure: Failure) -> str:
 # --- decoding -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Frame:
     type: str
     body: dict[str, Any]

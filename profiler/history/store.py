@@ -16,7 +16,6 @@ import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from profiler.history.schema import (
     translated,
     write_transaction,
 )
+from profiler.records.record import record
 from profiler.records.report import MAX_REPORT_BYTES, Report, report_from_dict
 from profiler.records.runs import Run
 from profiler.records.serialize import loads_strict
@@ -42,7 +42,7 @@ REPORT_ENCODING = "json+zlib"
 DEFAULT_LIST_LIMIT = 50
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HistoryEntry:
     """One saved run, as the history lists it (no samples, no layers: those are in the report)."""
 
@@ -95,7 +95,7 @@ def _kind_text(kinds: tuple[type, ...]) -> str:
     return " or ".join(names[kind] for kind in kinds if kind is not int or float not in kinds)
 
 
-@dataclass
+@record
 class StoredRun:
     """A saved run, rebuilt losslessly: its entry, the whole report and the run inside it."""
 

@@ -7,11 +7,12 @@ model with gigabytes of weights is described without reading them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler.errors import ProfilerError
 from profiler.records.model import Dim  # the report's dimension type; loaders import it here
+from profiler.records.record import record
 
 DTYPE_BITS: dict[str, int] = {
     "float64": 64, "float32": 32, "float16": 16, "bfloat16": 16,
@@ -54,7 +55,7 @@ def unique_name(base: str, used: set[str]) -> str:
     return name
 
 
-@dataclass
+@record
 class TensorInfo:
     """A named tensor: its dtype and shape (None when even the rank is unknown)."""
 
@@ -108,7 +109,7 @@ def check_tensor_size(info: TensorInfo) -> TensorInfo:
     return info
 
 
-@dataclass
+@record
 class Node:
     """One operation. ``inputs`` keeps '' for omitted optional inputs, so positions hold."""
 
@@ -121,7 +122,7 @@ class Node:
     subgraphs: dict[str, Graph] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class Graph:
     """Nodes in execution (topological) order and every tensor known about them.
 
@@ -147,7 +148,7 @@ class Graph:
         return info if info is not None else TensorInfo(name)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ValueRule:
     """How one input's values are made for a run (and fed to constant propagation)."""
 
@@ -164,7 +165,7 @@ class ValueRule:
     """True when nothing in the graph or the user's settings vouches for the values."""
 
 
-@dataclass
+@record
 class InputSpec:
     """A model input with the shape it was analysed at and where each size came from."""
 
@@ -176,7 +177,7 @@ class InputSpec:
     values: ValueRule = field(default_factory=ValueRule)
 
 
-@dataclass
+@record
 class ModelGraph:
     """A loaded model: the graph plus what the file says about itself."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from profiler.errors import UsageError
 from profiler.model.graph import InputSpec, ModelGraph, ValueRule
@@ -23,6 +23,7 @@ from profiler.model.input_values import (
 from profiler.model.loader import load_model
 from profiler.model.shape_checks import Problem, shape_problems
 from profiler.model.shapes import DEFAULT_IMAGE_SIDE, DEFAULT_SEQUENCE, format_shape
+from profiler.records.record import record
 
 LONGER_DEFAULTS = (256, 512, 1024, 2048, 4096, 8192, 16384)
 """Lengths tried, shortest first, when the default is too short for a window."""
@@ -33,7 +34,7 @@ height is 32 or 48)."""
 _VALUE_RE = re.compile(r"^\s*(?P<name>.+?)\s*=\s*(?P<value>\S+)\s*$")
 
 
-@dataclass
+@record
 class InputSettings:
     """Per-input choices: shape overrides, one value (a scalar, or a fill), a range [lo, hi)."""
 

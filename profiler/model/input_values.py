@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from profiler.model.graph import Graph, InputSpec, Node, ValueRule
+from profiler.records.record import record
 
 PASS_THROUGH_OPS = frozenset(
     {"Cast", "Convert", "Identity", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Expand"}
@@ -33,7 +33,7 @@ MAX_FOLLOW_DEPTH = 4
 RANDOM_INT_RANGE = (0, 100)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Use:
     """One place an input's values are read: ``node`` input ``index`` (after pass-throughs)."""
 

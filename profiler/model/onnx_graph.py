@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -62,10 +63,7 @@ def _value_info(value_info: onnx.ValueInfoProto) -> TensorInfo:
 
 
 def element_count(tensor: TensorProto) -> int:
-    count = 1
-    for dim in tensor.dims:
-        count *= int(dim)
-    return count
+    return math.prod(tensor.dims)
 
 
 def small_constant_values(tensor: TensorProto) -> list[Any] | None:
@@ -169,9 +167,11 @@ def _needed_inputs(proto: onnx.NodeProto) -> list[str]:
     """Inputs plus outer-scope names a subgraph reads (they must exist before the node runs)."""
     names = [name for name in proto.input if name]
     for attr in proto.attribute:
-        subs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
-        for sub in subs:
-            names.extend(_outer_references(sub))
+        if attr.type == AttributeProto.GRAPH:
+            names.extend(_outer_references(attr.g))
+        elif attr.type == AttributeProto.GRAPHS:
+            for sub in attr.graphs:
+                names.extend(_outer_references(sub))
     return names
 
 

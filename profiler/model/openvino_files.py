@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler.errors import ModelLoadError
@@ -24,6 +24,7 @@ from profiler.files import (
     read_regular,
     resolve_within,
 )
+from profiler.records.record import record
 
 MAX_METADATA_CHARS = 256
 MAX_IR_XML_BYTES = 1 << 30
@@ -34,7 +35,7 @@ _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CONSTANT_LAYER_TYPES = frozenset({"Const", "Constant"})
 
 
-@dataclass
+@record
 class IrFiles:
     """What the IR's XML says about itself and the weights it needs."""
 
@@ -173,7 +174,7 @@ _BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
 _METADATA_NAME, _METADATA_BUFFER = 0, 1
 
 
-@dataclass
+@record
 class TfliteHeader:
     """What a .tflite file says about itself: schema version, description, small metadata."""
 

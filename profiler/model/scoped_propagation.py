@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,12 @@ from profiler.model.contrib_shapes import (
 )
 from profiler.model.onnx_graph import SMALL_CONSTANT_ELEMENTS
 from profiler.model.shape_rules import output_shape
+from profiler.records.record import record
 
 CONTROL_OPS = frozenset({"If", "Loop", "Scan"})
 
 
-@dataclass
+@record
 class Scope:
     """Types and small values visible from one graph: its own, then its enclosing graphs'."""
 
@@ -54,7 +55,7 @@ class Scope:
         return Scope(self.types.new_child(), self.values.new_child(), self.opsets)
 
 
-@dataclass
+@record
 class Propagation:
     """What the walk learned across all scopes."""
 

@@ -15,16 +15,16 @@ The caller then tries other default sizes.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from profiler.model.graph import Graph, Node
+from profiler.records.record import record
 
 BROADCAST_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Where", "Max", "Min", "Equal",
                            "Greater", "Less", "And", "Or", "PRelu"})
 WINDOW_OPS = frozenset({"Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "LpPool"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TooSmall:
     """``node``'s window needs ``needed`` elements along an axis that holds ``available``."""
 
@@ -38,7 +38,7 @@ class TooSmall:
                 f"{self.available}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mismatch:
     """``node``'s operands disagree: ``detail`` says how."""
 

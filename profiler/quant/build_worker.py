@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar, Literal
 
 from profiler.bench.progress import Heartbeat
@@ -35,6 +35,7 @@ from profiler.model.graph import ValueRule
 from profiler.quant.cache import DEFAULT_MAX_CACHE_BYTES, VariantCache
 from profiler.quant.data import DataSource, ImageOptions, open_data
 from profiler.quant.variants import VARIANTS, BuiltVariant, VariantOptions, build_variant
+from profiler.records.record import record
 
 BUILD_WORKER_ARGV = (sys.executable, "-m", "profiler.quant.build_worker")
 BUILD_DEVICE = "cpu"
@@ -47,7 +48,7 @@ class BuildWorkerError(ProfilerError):
     """A build in the child failed, crashed, hung or was cancelled; the message says which."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BuildRequest:
     """Build ``variant`` of the FP32 model ``model_path`` (or, for "size_reference", measure
     the FP32 ONNX model as stored)."""
@@ -89,7 +90,7 @@ class BuildRequest:
         return {"worker": 0.5, "build": 10.0}
 
 
-@dataclass
+@record
 class BuildOutcome:
     kind: ClassVar[JobKind] = "build"
     built: BuiltVariant | None = None

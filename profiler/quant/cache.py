@@ -18,11 +18,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from profiler.errors import ProfilerError
+from profiler.records.record import record
 
 ENV_CACHE_DIR = "EDGEPROF_CACHE_DIR"
 DEFAULT_MAX_CACHE_BYTES = 2 * 1024**3
@@ -36,7 +37,7 @@ class CacheError(ProfilerError):
     """The variant cache folder cannot be used (not writable, not a folder)."""
 
 
-@dataclass
+@record
 class CacheEntry:
     key: str
     path: Path
@@ -46,7 +47,7 @@ class CacheEntry:
     """Seconds since the epoch."""
 
 
-@dataclass
+@record
 class CacheInfo:
     root: Path
     max_cache_bytes: int

@@ -25,13 +25,13 @@ import json
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from profiler.errors import ProfilerError, UsageError
 from profiler.files import FileRefused, check_regular, open_regular
+from profiler.records.record import record
 from profiler.runtime.inputs import InputSpecs, ValueRules, check_npz_sizes, make_inputs
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -52,7 +52,7 @@ class DataError(ProfilerError):
     """Calibration/evaluation data cannot be read or does not fit the model's inputs."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageOptions:
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, Literal, Protocol, cast
 
 import numpy as np
@@ -29,13 +29,14 @@ from profiler.model.graph import ValueRule
 from profiler.quant.data import ImageOptions, open_data
 from profiler.quant.drift import DriftAccumulator, match_outputs
 from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMPLES
+from profiler.records.record import record
 from profiler.records.variants import DriftMetrics, LayerDriftResult
 
 DRIFT_WORKER_ARGV = (sys.executable, "-m", "profiler.quant.drift_worker")
 DriftKind = Literal["outputs", "layers"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriftRequest:
     """``model_path`` is the variant, ``reference_path`` the FP32 model; both on ``device``."""
 
@@ -72,7 +73,7 @@ class DriftRequest:
                 "eval_data": 0.5, "drift": 3.0}
 
 
-@dataclass
+@record
 class DriftOutcome:
     kind: ClassVar[JobKind] = "drift"
     drift: DriftMetrics | None = None

@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from profiler.files import FileRefused, open_regular
 from profiler.quant.data import DataError
+from profiler.records.record import record
 
 MAX_IMAGE_FILE_BYTES = 256 << 20
 MAX_IMAGE_PIXELS = 89_478_485
@@ -22,7 +22,7 @@ MAX_IMAGE_PIXELS = 89_478_485
 header; decoded, it would need 256 MiB and more before being resized."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DecodeRequest:
     """What a sandboxed child decodes: batches of image paths, and how to shape them."""
 

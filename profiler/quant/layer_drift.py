@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import onnx
 
 from profiler.model.graph import unique_name
 from profiler.quant.drift import TensorStats
+from profiler.records.record import record
 from profiler.records.variants import LayerDrift, LayerDriftResult
 from profiler.runtime.backend import NON_COMPUTE_OPS
 
@@ -47,7 +47,7 @@ RunnerFactory = Callable[[str], Runner]
 Progress = Callable[[float, str], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorPair:
     reference: str
     variant: str

@@ -17,7 +17,7 @@ reference runs on every device that can read the model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from profiler.bench.profile import (
     ProfileOptions,
@@ -45,6 +45,7 @@ from profiler.quant.layer_drift import DEFAULT_BATCH_TENSORS, DEFAULT_LAYER_SAMP
 from profiler.quant.pareto import assign_fronts
 from profiler.quant.sizes import IR_FAMILY, ONNX_FAMILY, SizeReferences, model_family
 from profiler.quant.variants import VARIANTS, BuiltVariant, VariantOptions
+from profiler.records.record import record
 from profiler.records.report import Report
 from profiler.records.runs import Run
 from profiler.records.variants import REFERENCE_ID, DataInfo, Variant
@@ -59,7 +60,7 @@ SAME_DATA_WARNING = ("drift is measured on the calibration data; give --eval wit
                      "inputs for an unbiased figure")
 
 
-@dataclass
+@record
 class QuantizeOptions:
     variants: list[str] | None = None
     """None: the default set for the model's format and the devices."""

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from profiler.records.record import record
 from profiler.records.report import Report
 
 WEIGHTS_STORED_MIN = 0.5
@@ -25,7 +25,7 @@ WEIGHTS_STORED_MIN = 0.5
 ONNX_FAMILY, IR_FAMILY = "onnx", "openvino-ir"
 
 
-@dataclass
+@record
 class SizeReference:
     file_bytes: int
     description: str

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 from profiler.errors import ProfilerError
 from profiler.quant.cache import VariantCache, cache_key
 from profiler.quant.data import DataSource, file_sha256
+from profiler.records.record import record
 
 RECIPE_VERSION = 2
 """Bumped when the way a variant is built here changes: old cache entries stop matching."""
@@ -45,7 +46,7 @@ class VariantBuildError(ProfilerError):
         self.problem = message
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VariantSpec:
     id: str
     description: str
@@ -82,7 +83,7 @@ VARIANTS: dict[str, VariantSpec] = {spec.id: spec for spec in (
 )}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VariantOptions:
     exclude_nodes: tuple[str, ...] = ()
     """Nodes kept in float: ORT nodes_to_exclude / node_block_list, NNCF IgnoredScope names."""
@@ -100,7 +101,7 @@ class VariantOptions:
     """Weights per quantization scale along the input channels (-1: per channel)."""
 
 
-@dataclass
+@record
 class BuiltVariant:
     variant_id: str
     description: str

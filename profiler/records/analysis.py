@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler.records.model import Dim
+from profiler.records.record import record
 
 CONVENTIONS: dict[str, str] = {
     "macs": "multiply-accumulates of Conv/ConvTranspose/Gemm/MatMul/Einsum/RNN/attention "
@@ -29,7 +30,7 @@ CONVENTIONS: dict[str, str] = {
 }
 
 
-@dataclass
+@record
 class LayerCost:
     """Static cost of one node. ``status`` says how to read a zero:
     ok (computed), no_compute (moves data only), unsupported (no cost function),
@@ -66,7 +67,7 @@ class LayerCost:
         return self.flops / self.memory_access_bytes if self.memory_access_bytes else None
 
 
-@dataclass
+@record
 class OpTypeCost:
     op_type: str
     count: int = 0
@@ -76,7 +77,7 @@ class OpTypeCost:
     activation_bytes: int = 0
 
 
-@dataclass
+@record
 class AnalysisTotals:
     macs: int = 0
     flops: int = 0
@@ -91,7 +92,7 @@ class AnalysisTotals:
     """Nodes that only make constants (Constant, ConstantOfShape, folded chains): not layers."""
 
 
-@dataclass
+@record
 class StaticAnalysis:
     totals: AnalysisTotals = field(default_factory=AnalysisTotals)
     by_op_type: list[OpTypeCost] = field(default_factory=list)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from profiler.records.record import record
 
 Dim = int | str | None
 """One dimension: a concrete size, a symbolic name, or None when nothing is known."""
 
 
-@dataclass
+@record
 class TensorSpec:
     name: str
     dtype: str
@@ -30,7 +32,7 @@ class TensorSpec:
     """Inputs: nothing vouched for the values (random integers): results may not be valid."""
 
 
-@dataclass
+@record
 class ModelInfo:
     path: str
     name: str

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler import TOOL_NAME, __version__
@@ -15,6 +15,7 @@ from profiler.errors import ReportError
 from profiler.files import MISSING, NOT_REGULAR, TOO_LARGE, FileRefused, read_regular
 from profiler.records.analysis import StaticAnalysis
 from profiler.records.model import ModelInfo
+from profiler.records.record import record
 from profiler.records.runs import Run
 from profiler.records.serialize import from_dict, loads_strict, to_dict
 from profiler.records.variants import Variant
@@ -24,7 +25,7 @@ SCHEMA_VERSION = 1
 """Bumped on a breaking change; loading accepts every version up to this one."""
 
 
-@dataclass
+@record
 class Report:
     schema: str = SCHEMA
     schema_version: int = SCHEMA_VERSION

@@ -5,11 +5,13 @@ All times are milliseconds (floats, microsecond resolution kept); sizes are byte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from profiler.records.record import record
 
-@dataclass
+
+@record
 class LatencyStats:
     """Statistics over the timed loop's samples (warm-up excluded). ``samples_ms`` is raw."""
 
@@ -33,7 +35,7 @@ class LatencyStats:
     total_seconds: float = 0.0
 
 
-@dataclass
+@record
 class MemoryStats:
     """Resident set (RSS) peaks of the worker process, by stage."""
 
@@ -46,7 +48,7 @@ class MemoryStats:
     model_file_bytes: int = 0
 
 
-@dataclass
+@record
 class RuntimeLayer:
     """One layer as the runtime executed it, mapped back to the model's own nodes."""
 
@@ -72,7 +74,7 @@ class RuntimeLayer:
     'opaque' (compiled subgraph, unmapped). Reorders, converts and copies cover no model node."""
 
 
-@dataclass
+@record
 class LayerProfile:
     layers: list[RuntimeLayer] = field(default_factory=list)
     total_layer_ms: float = 0.0
@@ -95,7 +97,7 @@ class LayerProfile:
     (when no latency pass ran)."""
 
 
-@dataclass
+@record
 class RunError:
     stage: str
     """Where it failed: one of profiler.bench.wire.STAGES ('worker', 'start', 'load',
@@ -107,7 +109,7 @@ class RunError:
     'cancelled', 'protocol', 'runtime', 'usage'); '' in reports made before it was recorded."""
 
 
-@dataclass
+@record
 class Run:
     device: str
     """Device id, 'backend:device' (e.g. 'ov:CPU', 'ort:cpu')."""

@@ -7,8 +7,10 @@ Sizes are bytes, times milliseconds, SQNR decibels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from profiler.records.record import record
 
 REFERENCE_ID = "fp32"
 """The id of the model as given (the FP32 reference) in ``Report.variants`` and ``Run.variant``."""
@@ -16,7 +18,7 @@ MAX_SQNR_DB = 200.0
 """Far beyond float32's own ~140 dB: reads as 'identical'."""
 
 
-@dataclass
+@record
 class DataInfo:
     """Where calibration or evaluation samples came from."""
 
@@ -29,7 +31,7 @@ class DataInfo:
     """Random data: drift numbers derived from it are indicative only."""
 
 
-@dataclass
+@record
 class OutputDrift:
     """Drift of one model output."""
 
@@ -42,7 +44,7 @@ class OutputDrift:
     nonfinite_values: int = 0
 
 
-@dataclass
+@record
 class DriftMetrics:
     """Variant outputs against the FP32 reference outputs, on the same inputs and device.
 
@@ -67,7 +69,7 @@ class DriftMetrics:
     """Output elements the variant made inf/NaN where the reference is finite (overflow)."""
 
 
-@dataclass
+@record
 class LayerDrift:
     """One intermediate tensor of the variant against the same tensor of the reference."""
 
@@ -84,7 +86,7 @@ class LayerDrift:
     nonfinite_values: int = 0
 
 
-@dataclass
+@record
 class LayerDriftResult:
     device: str = ""
     threshold_db: float = 0.0
@@ -98,7 +100,7 @@ class LayerDriftResult:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Diagnostics:
     """Why a variant is (not) faster on one device, from its per-layer profile."""
 
@@ -131,7 +133,7 @@ class Diagnostics:
     hints: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Variant:
     """One quantized/converted model (or, with id 'fp32', the model as given)."""
 
@@ -176,7 +178,7 @@ class Variant:
         return self.file_bytes / self.size_reference_bytes
 
 
-@dataclass
+@record
 class ParetoPoint:
     """One variant on one device, as the trade-off sees it: lower latency, higher SQNR and a
     smaller size ratio are better."""

@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from profiler.records.record import record
 from profiler.remote import ssh
 from profiler.remote.targets import Target
 
@@ -23,7 +24,7 @@ COPY_TIMEOUT_S = 3600.0
 """A large model over a slow link: the link's liveness is watched by ssh itself."""
 
 
-@dataclass
+@record
 class BundleFile:
     local_path: str
     name: str
@@ -32,7 +33,7 @@ class BundleFile:
     size_bytes: int
 
 
-@dataclass
+@record
 class RemoteModel:
     target: str
     key: str

@@ -4,10 +4,11 @@ host prefixes each id with the target's name (``pi5/ov:CPU``)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler import __version__
+from profiler.records.record import record
 from profiler.remote import ssh
 from profiler.remote.board import BOARD_PROTOCOL
 from profiler.remote.targets import Target
@@ -17,7 +18,7 @@ INFO_TIMEOUT_S = 120.0
 """Discovery imports both runtimes; a small board takes seconds to do it."""
 
 
-@dataclass
+@record
 class BoardInfo:
     target: str
     version: str

@@ -21,10 +21,11 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from profiler.errors import UsageError
+from profiler.records.record import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,7 +44,7 @@ class TargetConfigError(UsageError):
     """The targets file or a target's value is not usable; the message names file and field."""
 
 
-@dataclass
+@record
 class Target:
     name: str
     destination: str

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler.records.model import ModelInfo
+from profiler.records.record import record
 from profiler.records.report import Report
 from profiler.records.runs import Run, RuntimeLayer
 from profiler.records.serialize import to_dict
@@ -29,7 +30,7 @@ RUNTIME_ONLY_KINDS = ("reorder", "convert", "copy", "inserted", "quantize")
 """Layer kinds without a model node of their own: nothing on the other side to pair with."""
 
 
-@dataclass
+@record
 class DeviceDelta:
     device: str
     variant: str
@@ -43,7 +44,7 @@ class DeviceDelta:
     """Why a figure is missing: a run only in one report, or a run's error."""
 
 
-@dataclass
+@record
 class LayerDelta:
     device: str
     variant: str
@@ -58,7 +59,7 @@ class LayerDelta:
     """Every model node the compared group covers."""
 
 
-@dataclass
+@record
 class Comparison:
     a_name: str
     b_name: str
@@ -347,7 +348,7 @@ DELTA_COLUMNS = ["scope", "device", "variant / layer", "type", "A ms", "B ms", "
 NUMERIC_COLUMNS = (4, 5, 6, 7)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeltaRow:
     """One row of the comparison table: a device's p50 or a layer group's time."""
 

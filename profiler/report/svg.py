@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from profiler.records.record import record
 from profiler.units import si_compact
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
@@ -33,7 +33,7 @@ HALO = f' fill="{MUTED}" stroke="#fff" stroke-width="3" paint-order="stroke"'
 Formatter = Callable[[float], str]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bar:
     label: str
     value: float
@@ -42,7 +42,7 @@ class Bar:
     colour: str = PALETTE[0]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Column:
     """A vertical bar with optional markers above it (e.g. p90/p99 over a p50 column)."""
 

@@ -7,8 +7,8 @@ measurement (a build error). Values stay in report units; renderers format them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from profiler.records.record import record
 from profiler.records.report import Report
 from profiler.records.runs import Run
 from profiler.records.variants import MAX_SQNR_DB, REFERENCE_ID, Variant
@@ -18,7 +18,7 @@ INDICATIVE = "indicative only"
 IDENTICAL_DB = MAX_SQNR_DB - 1e-6
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VariantRow:
     variant: str
     library: str

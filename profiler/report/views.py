@@ -7,14 +7,14 @@ counts), so CSV, Markdown, HTML and the app read the same numbers.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from profiler.records.analysis import LayerCost, StaticAnalysis
+from profiler.records.record import record
 from profiler.records.runs import LayerProfile, Run, RuntimeLayer
 from profiler.units import shape_text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerRow:
     """One analysis layer as every layer table shows it."""
 
@@ -56,7 +56,7 @@ def effective(layer: LayerCost, key: str) -> float:
     return float(getattr(layer, key)) * layer.multiplier
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Share:
     """One slice of a breakdown: a label, how many items, their value and fraction of the whole."""
 
@@ -88,7 +88,7 @@ def run_label(run: Run) -> str:
     return f"{run.device}/{run.variant}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunSummary:
     label: str
     device: str
@@ -169,7 +169,7 @@ def layer_time_columns(report_runs: Sequence[Run],
             for run in report_runs if run.layer_profile and run.layer_profile.layers]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerTime:
     """A runtime layer's time joined with the static cost of the model nodes it covers."""
 

@@ -10,18 +10,19 @@ times its own latency pass.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
 
 from profiler.errors import ProfilerError, UsageError
+from profiler.records.record import record
 from profiler.records.runs import LayerProfile
 
 BACKEND_PREFIXES = {"ov": "openvino", "ort": "onnxruntime"}
 
 
-@dataclass
+@record
 class RunSettings:
     device: str
     """Full device id, e.g. "ov:CPU", "ort:cpu", "ort:openvino:NPU"."""
@@ -141,7 +142,7 @@ NON_COMPUTE_OPS = frozenset(
 UNMAPPED_LISTED = 12
 
 
-@dataclass
+@record
 class ModelNodeRef:
     """One node of the model as the profiler names it (see profiler/model)."""
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from profiler.errors import UsageError
+from profiler.records.record import record
 
 
-@dataclass
+@record
 class DeviceInfo:
     id: str
     """'backend:device', e.g. 'ov:GPU.0', 'ort:cuda', 'ort:openvino:NPU'."""

@@ -9,9 +9,9 @@ node it feeds, so it takes that node from the nearest named layer downstream (se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from profiler.records.record import record
 from profiler.runtime.backend import ModelIndex
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ INHERIT_HOPS = 8
 """How many runtime layers an unnamed layer looks through for the named ones it feeds."""
 
 
-@dataclass
+@record
 class _Links:
     """The runtime model's data flow by layer name: who reads a layer, what a layer reads."""
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from profiler.records.record import record
 from profiler.records.runs import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
     Claims,
@@ -67,7 +68,7 @@ def name_candidates(name: str) -> Iterator[tuple[str, bool]]:
                 yield NCHWC_OP_SUFFIX.sub("", candidate), False
 
 
-@dataclass
+@record
 class OptNode:
     name: str
     op_type: str

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
 
+from profiler.records.record import record
 from profiler.records.runs import LayerProfile, RuntimeLayer
 from profiler.runtime.backend import (
     Claims,
@@ -44,7 +45,7 @@ OUTPUT_PORT = re.compile(r"(.+)\.\d+")
 """OpenVINO names one output of a split op "<op>.<port>" ("LSTMSequence_177.0")."""
 
 
-@dataclass
+@record
 class OvLayerInfo:
     """One executed layer of the compiled model, as its runtime model describes it."""
 
@@ -92,7 +93,7 @@ def counter_layers(profiling_info: Any) -> list[OvLayerInfo]:
             for info in profiling_info]
 
 
-@dataclass
+@record
 class CounterLog:
     """Each executed layer's counter read after the warm-up and after every timed inference.
 
@@ -186,7 +187,7 @@ def build_ov_profile(layers: list[OvLayerInfo], times_ms: dict[str, float], iter
     return finish_profile(result, index, e2e_ms, iterations, notes, statistic)
 
 
-@dataclass
+@record
 class LayerMapping:
     """The model nodes one runtime layer covers, before gaps are filled."""
 

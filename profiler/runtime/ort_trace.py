@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import bisect
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
+
+from profiler.records.record import record
 
 KERNEL_SUFFIX = "_kernel_time"
 TRACE_PRECISIONS = {
@@ -23,7 +25,7 @@ TRACE_PRECISIONS = {
 }
 
 
-@dataclass
+@record
 class TraceNode:
     """One runtime node's kernel times over the counted runs."""
 
