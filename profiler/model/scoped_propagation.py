@@ -233,16 +233,19 @@ def _write_back(graph: onnx.GraphProto, scope: Scope, result: Propagation, is_bo
     produced = [o for node in graph.node for o in node.output if o]
     infos = {vi.name: vi for vi in graph.value_info}
     for name in produced:
-        if name in local and local[name].HasField("tensor_type"):
+        known = local.get(name)
+        if known is not None and known.HasField("tensor_type"):
             info = infos.get(name)
             if info is None:
                 info = infos[name] = graph.value_info.add()
                 info.name = name
-            info.type.CopyFrom(local[name])
+            if info.type is not known:  # most are the value_info's own type (seeded from it)
+                info.type.CopyFrom(known)
     ports = [*graph.output, *(graph.input if is_body else [])]
     for info in ports:
-        if info.name in local and local[info.name].HasField("tensor_type"):
-            info.type.CopyFrom(local[info.name])
+        known = local.get(info.name)
+        if known is not None and known.HasField("tensor_type") and info.type is not known:
+            info.type.CopyFrom(known)
     if result.strip_symbols:
         _strip_symbols(graph, result, is_body)
 
