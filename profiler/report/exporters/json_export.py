@@ -29,7 +29,8 @@ def render(report: Report) -> str:
 
 
 def _write(value: Any, depth: int, parts: list[str]) -> None:
-    if isinstance(value, dict) and value and (depth < EXPANDED_DEPTH or _holds_table(value)):
+    kind = type(value)
+    if kind is dict and value and (depth < EXPANDED_DEPTH or _holds_table(value)):
         inner = "\n" + INDENT * (depth + 1)
         parts.append("{")
         for position, (key, item) in enumerate(value.items()):
@@ -37,7 +38,7 @@ def _write(value: Any, depth: int, parts: list[str]) -> None:
             parts.append(_encode_row(key) + ": ")
             _write(item, depth + 1, parts)
         parts.append("\n" + INDENT * depth + "}")
-    elif isinstance(value, list) and _is_table(value):
+    elif kind is list and _is_table(value):
         inner = "\n" + INDENT * (depth + 1)
         parts.append("[")
         for position, item in enumerate(value):
@@ -58,12 +59,18 @@ def _row(value: Any) -> str:
 
 
 def _is_table(value: list[Any]) -> bool:
-    return any(isinstance(item, dict) for item in value)
+    for item in value:  # noqa: SIM110  (a loop, not any(): asked of every row)
+        if type(item) is dict:
+            return True
+    return False
 
 
 def _holds_table(value: dict[str, Any]) -> bool:
-    return any((isinstance(item, list) and _is_table(item)) or
-               (isinstance(item, dict) and _holds_table(item)) for item in value.values())
+    for item in value.values():
+        kind = type(item)
+        if (kind is list and _is_table(item)) or (kind is dict and _holds_table(item)):
+            return True
+    return False
 
 
 def _finite(value: Any) -> Any:
