@@ -23,6 +23,10 @@ KEPT_RAW_BYTES = 16 * 1024
 """Raw data up to this size stays: over it, a tensor has more than 1,024 elements whatever
 its type (16 bytes at most each), and the loader clears such tensors' data anyway."""
 
+MAX_WALKED_FIELDS = 1_000_000
+"""A graph with more fields (nodes, tensors, value infos) is left to protobuf's C parser:
+walking them in Python would take seconds."""
+
 _Chunks = list[bytes | memoryview]
 _Rewrite = Callable[[int, int], _Chunks]
 
@@ -67,7 +71,10 @@ def _copy_rewriting(view: memoryview, start: int, end: int, wanted: int, chunks:
     """Append view[start:end] to ``chunks``, each length-delimited field ``wanted`` replaced
     by itself with the content ``rewrite`` gives (its length re-encoded)."""
     copied_from = start
-    for number, wire_type, field_start, begin, finish in _each_field(view, start, end):
+    for count, (number, wire_type, field_start, begin, finish) in enumerate(
+            _each_field(view, start, end)):
+        if count > MAX_WALKED_FIELDS:
+            raise WireError("too many fields to walk here")
         if number != wanted or wire_type != _LENGTH_DELIMITED:
             continue
         chunks.append(view[copied_from:field_start])

@@ -85,6 +85,14 @@ def test_groups_and_cut_bytes_are_not_read_here() -> None:
         without_large_raw_data(data[:-3])
 
 
+def test_a_graph_of_too_many_fields_is_left_to_protobuf(monkeypatch: pytest.MonkeyPatch) -> None:
+    from profiler.model import onnx_wire
+
+    monkeypatch.setattr(onnx_wire, "MAX_WALKED_FIELDS", 2)
+    with pytest.raises(WireError, match="too many fields"):
+        without_large_raw_data(_model().SerializeToString())
+
+
 def test_a_model_the_reader_cannot_read_is_parsed_whole(tmp_path: Path) -> None:
     """An unknown group (valid protobuf this reader does not follow): loaded as protobuf
     reads it, the large weight's length checked from the parsed tensor."""
