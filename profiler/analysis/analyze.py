@@ -156,16 +156,22 @@ MAX_ATTRIBUTE_ITEMS = 16
 MAX_ATTRIBUTE_CHARS = 200
 
 
+_NUMBERS = (bool, int, float)
+_SCALARS = (bool, int, float, str)
+
+
 def _report_value(value: Any) -> Any:
     """A JSON-safe, bounded copy of one attribute value, or None to leave it out."""
-    if isinstance(value, bool | int | float):
+    if isinstance(value, _NUMBERS):
         return value
     if isinstance(value, str):
         return value[:MAX_ATTRIBUTE_CHARS]
-    if isinstance(value, list | tuple) and all(
-        isinstance(item, bool | int | float | str) for item in value
-    ):
-        return [_report_value(item) for item in value[:MAX_ATTRIBUTE_ITEMS]]
+    if isinstance(value, (list, tuple)):
+        for item in value:  # a loop, not all(): asked for every attribute of every layer
+            if not isinstance(item, _SCALARS):
+                return None
+        return [item[:MAX_ATTRIBUTE_CHARS] if isinstance(item, str) else item
+                for item in value[:MAX_ATTRIBUTE_ITEMS]]
     return None
 
 
