@@ -114,7 +114,7 @@ def _child(jobs_read: int, jobs_write: int, answers_read: int, answers_write: in
         job: list[bytes] = []
         reader = threading.Thread(target=_receive, args=(jobs_read, job), name="job reader")
         reader.start()
-        from profiler.sandbox import serve_prestarted
+        from profiler.sandbox_child import serve_prestarted
 
         serve_prestarted(reader, job, MessagePipe(answers_write), preload)
         code = 0

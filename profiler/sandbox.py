@@ -14,6 +14,10 @@ A single-threaded caller that knows it will need a child soon (``edgeprof-cli an
 forks it first with ``profiler.prestart``: the child imports the analysis stack while the
 caller parses its arguments, on the other core; ``run_isolated`` then hands it the job.
 
+This module is the parent's side: starting and watching children, the limits, and reading
+their answers. What runs in the child (hardening, the function, its answer, ``stage``) is
+``profiler.sandbox_child``, which a loader marking its stages imports without this module.
+
 Limits in the child, and what is enforced:
 - memory: the parent samples the child's resident set every POLL_S and kills it past the
   cap (the worker machinery's default: 80 % of the available RAM); the child offers itself
@@ -35,22 +39,18 @@ Limits in the child, and what is enforced:
 from __future__ import annotations
 
 import contextlib
-import copyreg
 import dataclasses
 import enum
-import faulthandler
 import gc
 import importlib
 import io
-import math
 import os
 import pickle
 import resource
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import field
 from typing import Any, Protocol
 
@@ -58,23 +58,26 @@ from profiler import prestart
 from profiler.errors import Cancelled, ModelLoadError, ProfilerError
 from profiler.processes import default_memory_limit_bytes, signal_text
 from profiler.records.record import record
+from profiler.sandbox_child import (  # noqa: F401  (stage, network_isolated: named here too)
+    DEFAULT_STAGE,
+    MessageChannel,
+    _child_main,
+    in_child,
+    network_isolated,
+    rebuilt_array,
+    stage,
+)
 from profiler.units import size_bytes
 
 POLL_S = 0.05
 CANCELLED = "cancelled"
 DEFAULT_TIMEOUT_S = 300.0
 JOIN_GRACE_S = 2.0
-DEFAULT_STAGE = "model loader"
 ALLOWED_MODULE_PREFIX = "profiler.records."
 """The only classes the child's answer may hold (besides plain data and plain arrays)."""
-ARRAY_KINDS = "biufc"
-"""numpy dtype kinds an array in the answer may have: bool, integers, floats, complex."""
-MAX_ARRAY_DIMS = 32
 HELPER_PRELOAD = ("profiler.api", *prestart.ANALYSIS_PRELOAD)
 """Imported once in the fork server so each file's child starts warm."""
 
-_PR_SET_PDEATHSIG = 1
-_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 
 class CancelToken(Protocol):
     """Anything with ``is_set`` (a threading.Event): set, it stops the child."""
@@ -82,18 +85,6 @@ class CancelToken(Protocol):
     def is_set(self) -> bool: ...
 
 
-class MessageChannel(Protocol):
-    """One end of a pipe of messages: multiprocessing's Connection, or profiler.prestart's
-    MessagePipe (which spares the prestarted child the import of multiprocessing)."""
-
-    def send_bytes(self, data: bytes | memoryview, /) -> None: ...
-    def recv_bytes(self) -> bytes: ...
-    def poll(self, timeout: float, /) -> bool: ...
-    def close(self) -> None: ...
-
-
-_channel: MessageChannel | None = None
-_network_isolated = False
 _helper_lock = threading.Lock()
 
 
@@ -103,62 +94,13 @@ class SandboxLimits:
     memory_limit_bytes: int | None = field(default_factory=default_memory_limit_bytes)
 
 
-# --- the child side -------------------------------------------------------------------------
-
-def in_child() -> bool:
-    """True inside a sandboxed child: nested calls run in place."""
-    return _channel is not None
-
-
-def network_isolated() -> bool:
-    """In a child: whether the network namespaces applied (else only Python sockets are off)."""
-    return _network_isolated
-
-
-def stage(name: str) -> None:
-    """Tell the parent which native stage starts ('ONNX shape inference'): a crash names it."""
-    if _channel is not None:
-        _send(_channel, {"stage": name})
-
-
-def _send(channel: MessageChannel, message: dict[str, Any]) -> None:
-    channel.send_bytes(pickled_part(message))  # arrays go as dtype, shape and bytes
-
-
-def _reduced_array(array: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    contiguous = array if array.flags.c_contiguous else array.copy(order="C")
-    return rebuilt_array, (contiguous.dtype.str, contiguous.shape,
-                           pickle.PickleBuffer(contiguous))
-
-
-def rebuilt_array(dtype_text: Any, shape: Any, data: Any) -> Any:
-    """A numpy array from the child's answer: a plain dtype (no objects, fields or
-    sub-arrays), a shape of non-negative sizes and exactly the bytes they need; else refused."""
-    import numpy
-
-    try:
-        plain = isinstance(dtype_text, str) and len(dtype_text) <= 16
-        dtype = numpy.dtype(dtype_text if plain else "O")
-    except (TypeError, ValueError):
-        dtype = numpy.dtype("O")
-    if dtype.kind not in ARRAY_KINDS or dtype.fields or dtype.subdtype:
-        raise pickle.UnpicklingError(f"array of dtype {dtype_text!r} is not a plain array")
-    if not (isinstance(shape, tuple) and len(shape) <= MAX_ARRAY_DIMS and
-            all(type(size) is int and size >= 0 for size in shape)):
-        raise pickle.UnpicklingError("an array shape that is not a tuple of sizes")
-    if not isinstance(data, (bytes, bytearray)) or len(data) != math.prod(shape) * dtype.itemsize:
-        raise pickle.UnpicklingError("an array whose bytes do not match its shape")
-    buffer = data if isinstance(data, bytearray) else bytearray(data)  # a writable array
-    return numpy.frombuffer(buffer, dtype).reshape(shape)
-
-
 class _RecordsUnpickler(pickle.Unpickler):
     """Reads the child's answer: plain data and the record dataclasses only. Any other class
     (the way a pickle runs code) is refused, so a child that a hostile file took over cannot
     run anything in this process."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == (__name__, rebuilt_array.__name__):
+        if (module, name) == (rebuilt_array.__module__, rebuilt_array.__name__):
             return rebuilt_array
         if module.startswith(ALLOWED_MODULE_PREFIX) and "." not in name:
             cls = getattr(importlib.import_module(module), name, None)
@@ -172,19 +114,6 @@ def _received(data: bytes) -> Any:
     return _RecordsUnpickler(io.BytesIO(data)).load()
 
 
-def pickled_part(value: Any) -> bytes:
-    """In a child: ``value`` pickled on its own, for ``unpickled_part`` in the parent. A large
-    answer sent as several parts is unpickled one part at a time, and the C unpickler holds
-    the GIL only that long (the app's GUI thread waits on it otherwise)."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        pickler.dispatch_table = {**copyreg.dispatch_table, numpy.ndarray: _reduced_array}
-    pickler.dump(value)
-    return buffer.getvalue()
-
-
 def unpickled_part(data: Any) -> Any:
     """A part of a child's answer, read as the answer itself is: plain data and records only;
     ValueError for anything else."""
@@ -195,82 +124,6 @@ def unpickled_part(data: Any) -> Any:
     except Exception as error:  # a damaged or hostile part: whatever the unpickler raised
         raise ValueError(f"a part of the answer is not plain data ({error})") from None
 
-
-def _child_main(channel: MessageChannel, function: Callable[..., Any], args: Sequence[Any]) -> None:
-    global _channel
-    _channel = channel
-    _harden()
-    try:
-        result = function(*args)
-    except BaseException as error:  # everything goes back as data; the parent raises it
-        if not isinstance(error, ProfilerError):  # a bug: its traceback for the debug log
-            import logging
-
-            logging.getLogger(__name__).debug("in the sandboxed child", exc_info=error)
-        _send(channel, {"error": _error_record(error)})
-        _leave()
-    _send(channel, {"result": result})
-    _leave()
-
-
-def serve_prestarted(reader: threading.Thread, job: list[bytes], channel: MessageChannel,
-                     preload: Sequence[str]) -> None:
-    """The prestarted child (profiler.prestart): import ``preload`` while ``reader`` receives
-    the job (and reads its file ahead), then run the job as any sandboxed child. The job
-    comes from our own parent (a plain unpickle); none (the parent ended, or had no file for
-    it) ends the child quietly."""
-    for name in preload:
-        with contextlib.suppress(ImportError):  # the job imports what it needs anyway
-            importlib.import_module(name)
-    gc.freeze()  # what the imports made lives as long as this child: never collect it (the
-    gc.enable()  # first collection after the imports would walk it all, 8 ms)
-    reader.join()  # one thread again before _harden (a threaded process cannot unshare)
-    if not job:
-        _leave()
-    function, args = pickle.loads(job[0])
-    _child_main(channel, function, args)
-
-
-def _leave() -> None:
-    """Exit at once: the answer is sent, and the inherited interpreter needs no clean-up."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)
-
-
-def _harden() -> None:
-    global _network_isolated
-    import ctypes  # here: only the child needs it
-
-    faulthandler.disable()  # a crash is reported by the parent as one line, not a dump
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as handle:
-        handle.write("1000")
-    _network_isolated = libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0
-    if not _network_isolated:
-        _disable_python_sockets()
-
-
-def _disable_python_sockets() -> None:
-    import socket
-
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise OSError("network access is disabled while reading an input file")
-
-    socket.socket = refuse  # type: ignore[assignment,misc]
-    socket.create_connection = refuse
-
-
-def _error_record(error: BaseException) -> dict[str, Any]:
-    attributes = {k: v for k, v in vars(error).items() if isinstance(v, (str, int, float))}
-    return {"module": type(error).__module__, "type": type(error).__qualname__,
-            "message": str(error), "attributes": attributes}
-
-
-# --- the parent side ------------------------------------------------------------------------
 
 def run_isolated(function: Callable[..., Any], args: Sequence[Any], path: str,
                  limits: SandboxLimits | None = None, subject: str = "model",
@@ -567,13 +420,3 @@ def _profiler_class(module: str, name: str) -> type[ProfilerError] | None:
     except ImportError:
         return None
     return cls if isinstance(cls, type) and issubclass(cls, ProfilerError) else None
-
-
-@contextlib.contextmanager
-def staged(name: str) -> Iterator[None]:
-    """``with staged('OpenVINO reader'):`` marks a stage and returns to the loader's after."""
-    stage(name)
-    try:
-        yield
-    finally:
-        stage(DEFAULT_STAGE)

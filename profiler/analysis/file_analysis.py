@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from profiler.records.analysis import LayerCost, StaticAnalysis
 from profiler.records.model import ModelInfo
-from profiler.sandbox import pickled_part, stage
+from profiler.sandbox_child import pickled_part, stage
 
 if TYPE_CHECKING:
     from profiler.model.input_settings import InputSettings

@@ -35,7 +35,7 @@ from profiler.model.onnx_texts import non_utf8_field, non_utf8_tensor_field
 from profiler.model.onnx_wire import WireError, without_large_raw_data
 from profiler.model.scoped_propagation import propagate_scopes
 from profiler.model.shapes import defaulted_dims_warning, resolve_input_shapes
-from profiler.sandbox import staged
+from profiler.sandbox_child import staged
 
 KEPT_DATA_ELEMENTS = 1024
 """Tensors up to this size keep their values after validation: ONNX shape inference reads

@@ -32,7 +32,7 @@ from profiler.model.openvino_graph import (
 )
 from profiler.model.shapes import defaulted_dims_warning, format_shape, resolve_input_shapes
 from profiler.offline import import_openvino
-from profiler.sandbox import staged
+from profiler.sandbox_child import staged
 
 
 def load_openvino(path: str, shape_overrides: Mapping[str, tuple[int, ...]]) -> ModelGraph:

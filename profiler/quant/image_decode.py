@@ -39,7 +39,7 @@ class DecodeRequest:
 def decoded_batches(request: DecodeRequest) -> list[np.ndarray]:
     """The sandboxed child's side of ``ImageFolderSource.samples``: one array per batch, in
     the input's layout and dtype, normalised."""
-    from profiler.sandbox import stage
+    from profiler.sandbox_child import stage
 
     mean, std = np.asarray(request.mean, np.float32), np.asarray(request.std, np.float32)
     batches = []

@@ -62,8 +62,11 @@ def test_a_crash_in_the_prestarted_child_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_prestarted_child_is_isolated_as_a_fresh_one(tmp_path: Path) -> None:
-    answer = _scenario("isolated", tmp_path / "m.onnx")
-    assert answer["prestarted"] == answer["forked"]
+    """Several times: its job reader, joined just before the child hardens itself, could
+    still be leaving, and the kernel refused the namespaces to a process of two threads."""
+    for _ in range(4):
+        answer = _scenario("isolated", tmp_path / "m.onnx")
+        assert answer["prestarted"] == answer["forked"]
 
 
 def test_an_unused_child_ends_with_its_parent(tmp_path: Path) -> None:
