@@ -21,7 +21,18 @@ T = TypeVar("T")
 
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
-_field_names: dict[type, tuple[str, ...]] = {}
+_field_names: dict[type, tuple[str, ...] | None] = {}
+
+
+def field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type; None for any other type (both cached)."""
+    try:
+        return _field_names[kind]
+    except KeyError:
+        names = (tuple(f.name for f in dataclasses.fields(kind))
+                 if dataclasses.is_dataclass(kind) else None)
+        _field_names[kind] = names
+        return names
 
 
 def to_dict(obj: Any) -> Any:
@@ -29,9 +40,7 @@ def to_dict(obj: Any) -> Any:
     kind = type(obj)
     if kind in _PLAIN_TYPES:  # most of a report: answered before any other test
         return obj
-    names = _field_names.get(kind)
-    if names is None and dataclasses.is_dataclass(kind):
-        names = _field_names[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    names = field_names(kind)
     if names is not None:
         return {name: to_dict(getattr(obj, name)) for name in names}
     if isinstance(obj, dict):

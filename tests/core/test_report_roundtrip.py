@@ -33,6 +33,24 @@ def test_report_round_trips_equal(tmp_path: Path, name: str) -> None:
     assert loaded.analysis is not None and loaded.analysis.totals.macs > 0
 
 
+def test_the_json_text_holds_to_dict_laid_out_one_row_per_line(tmp_path: Path) -> None:
+    """The writer encodes records as it meets them: its text must hold exactly what
+    ``to_dict`` makes, NaN written as null, each layer on one line of its own."""
+    from profiler.records.serialize import to_dict
+    from profiler.report.exporters.json_export import render
+
+    report, _ = _report(tmp_path, mb.attention_block(), "attention")
+    assert report.analysis is not None
+    report.analysis.layers[0].multiplier = float("nan")
+    text = render(report)
+    expected = to_dict(report)
+    expected["analysis"]["layers"][0]["multiplier"] = None
+    assert json.loads(text) == expected
+    layer_lines = [line for line in text.splitlines()
+                   if line.lstrip().startswith('{"name"') and '"op_type"' in line]
+    assert len(layer_lines) == len(report.analysis.layers)
+
+
 def _edited(tmp_path: Path, edit: Any) -> Path:
     _, out = _report(tmp_path, mb.matmul_chain(), "chain")
     data = json.loads(out.read_text(encoding="utf-8"))
