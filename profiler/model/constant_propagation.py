@@ -38,7 +38,11 @@ def infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
     that depend on computed values) the scoped walk resolves node by node: whole-model
     inference again with the computed values injected learns nothing more on the real-model
     corpus, and took a third of the analysis."""
-    return infer_with_contrib_ops(_onnx_infer(model), _onnx_infer)
+    inferred = _onnx_infer(model)
+    try:
+        return infer_with_contrib_ops(inferred, _onnx_infer)
+    except Exception:  # a contrib rule broke on a malformed node: ONNX's shapes alone
+        return _onnx_infer(model)
 
 
 def _onnx_infer(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -40,6 +40,10 @@ from profiler.sandbox_child import staged
 KEPT_DATA_ELEMENTS = 1024
 """Tensors up to this size keep their values after validation: ONNX shape inference reads
 shape vectors, axes, pads and scales (a few elements each); larger ones are weights."""
+KEPT_RAW_BYTES = KEPT_DATA_ELEMENTS * 16
+"""Raw data over this size is cut out before parsing (onnx_wire): a tensor that large has
+more than KEPT_DATA_ELEMENTS elements whatever its type (16 bytes at most each), so its data
+would be cleared after validation anyway."""
 
 
 def load_onnx(
@@ -105,7 +109,7 @@ def _parse(path: str) -> tuple[onnx.ModelProto, str, list[int | None]]:
     except FileRefused as refused:
         raise ModelLoadError(path, refused.problem) from None
     try:
-        slim, raw_lengths = without_large_raw_data(data)
+        slim, raw_lengths = without_large_raw_data(data, KEPT_RAW_BYTES)
         model = _from_bytes(slim, path)
         if len(raw_lengths) != len(model.graph.initializer):
             raise WireError("the initializers read differ from protobuf's")
@@ -372,11 +376,8 @@ def _infer_shapes(
     try:
         inferred = infer_onnx_shapes(model)
     except Exception as error:  # inference is best effort; nodes left unknown are reported
-        try:
-            inferred = onnx.shape_inference.infer_shapes(model)
-        except Exception:
-            inferred = model
-            warnings.append(f"shape inference failed ({_first_line(error)}); some shapes unknown")
+        inferred = model
+        warnings.append(f"shape inference failed ({_first_line(error)}); some shapes unknown")
     try:
         walked = propagate_scopes(inferred, seeds, strip_symbols=concrete)
     except Exception:  # a walk that breaks keeps what ONNX inference learned

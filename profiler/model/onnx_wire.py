@@ -19,10 +19,6 @@ _VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
 _LENGTH_DELIMITED_KEYS = {number: bytes([number << 3 | _LENGTH_DELIMITED])
                           for number in (_MODEL_GRAPH, _GRAPH_INITIALIZER)}
 
-KEPT_RAW_BYTES = 16 * 1024
-"""Raw data up to this size stays: over it, a tensor has more than 1,024 elements whatever
-its type (16 bytes at most each), and the loader clears such tensors' data anyway."""
-
 MAX_WALKED_FIELDS = 1_000_000
 """A graph with more fields (nodes, tensors, value infos) is left to protobuf's C parser:
 walking them in Python would take seconds."""
@@ -35,8 +31,8 @@ class WireError(ValueError):
     """The bytes are not the wire format this reader follows (groups, or cut short)."""
 
 
-def without_large_raw_data(data: bytes) -> tuple[bytes, list[int | None]]:
-    """``data`` without the top-level initializers' raw data over KEPT_RAW_BYTES, and the raw
+def without_large_raw_data(data: bytes, kept_bytes: int) -> tuple[bytes, list[int | None]]:
+    """``data`` without the top-level initializers' raw data over ``kept_bytes``, and the raw
     data length of each of those initializers, in the order protobuf parses them (None: it
     has none). A repeated graph field merges and a repeated ``raw_data`` counts its last
     occurrence, as in protobuf. WireError: not readable here (parse ``data`` as it is)."""
@@ -44,25 +40,27 @@ def without_large_raw_data(data: bytes) -> tuple[bytes, list[int | None]]:
     lengths: list[int | None] = []
     chunks: _Chunks = []
     _copy_rewriting(view, 0, len(view), _MODEL_GRAPH, chunks,
-                    lambda start, end: _graph(view, start, end, lengths))
+                    lambda start, end: _graph(view, start, end, lengths, kept_bytes))
     return b"".join(chunks), lengths
 
 
-def _graph(view: memoryview, start: int, end: int, lengths: list[int | None]) -> _Chunks:
+def _graph(view: memoryview, start: int, end: int, lengths: list[int | None],
+           kept_bytes: int) -> _Chunks:
     chunks: _Chunks = []
     _copy_rewriting(view, start, end, _GRAPH_INITIALIZER, chunks,
-                    lambda begin, finish: _tensor(view, begin, finish, lengths))
+                    lambda begin, finish: _tensor(view, begin, finish, lengths, kept_bytes))
     return chunks
 
 
-def _tensor(view: memoryview, start: int, end: int, lengths: list[int | None]) -> _Chunks:
-    raw = [(begin, finish) for number, wire_type, _, begin, finish in _each_field(view, start, end)
+def _tensor(view: memoryview, start: int, end: int, lengths: list[int | None],
+            kept_bytes: int) -> _Chunks:
+    fields = list(_each_field(view, start, end))
+    raw = [finish - begin for number, wire_type, _, begin, finish in fields
            if number == _TENSOR_RAW_DATA and wire_type == _LENGTH_DELIMITED]
-    lengths.append(raw[-1][1] - raw[-1][0] if raw else None)
-    if not raw or raw[-1][1] - raw[-1][0] <= KEPT_RAW_BYTES:
+    lengths.append(raw[-1] if raw else None)
+    if not raw or raw[-1] <= kept_bytes:
         return [view[start:end]]
-    return [view[field_start:finish]
-            for number, wire_type, field_start, _, finish in _each_field(view, start, end)
+    return [view[field_start:finish] for number, wire_type, field_start, _, finish in fields
             if not (number == _TENSOR_RAW_DATA and wire_type == _LENGTH_DELIMITED)]
 
 

@@ -13,7 +13,8 @@ from onnx import helper
 
 from profiler.errors import ModelLoadError
 from profiler.model import load_model
-from profiler.model.onnx_wire import KEPT_RAW_BYTES, WireError, without_large_raw_data
+from profiler.model.onnx_loader import KEPT_RAW_BYTES
+from profiler.model.onnx_wire import WireError, without_large_raw_data
 from tests.core import model_builders as mb
 
 
@@ -49,7 +50,7 @@ def _without_large_weights(data: bytes) -> bytes:
 
 
 def _check(data: bytes, lengths: list[int | None]) -> None:
-    slim, read = without_large_raw_data(data)
+    slim, read = without_large_raw_data(data, KEPT_RAW_BYTES)
     assert read == _parsed_lengths(data) == lengths
     assert onnx.load_model_from_string(slim).SerializeToString() == _without_large_weights(data)
 
@@ -80,9 +81,9 @@ def test_a_graph_given_twice_merges_and_a_raw_data_given_twice_counts_the_last()
 def test_groups_and_cut_bytes_are_not_read_here() -> None:
     data = _model().SerializeToString()
     with pytest.raises(WireError):
-        without_large_raw_data(data + _key(15, 3) + _key(15, 4))  # an unknown group
+        without_large_raw_data(data + _key(15, 3) + _key(15, 4), KEPT_RAW_BYTES)  # an unknown group
     with pytest.raises(WireError):
-        without_large_raw_data(data[:-3])
+        without_large_raw_data(data[:-3], KEPT_RAW_BYTES)
 
 
 def test_a_graph_of_too_many_fields_is_left_to_protobuf(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +91,7 @@ def test_a_graph_of_too_many_fields_is_left_to_protobuf(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(onnx_wire, "MAX_WALKED_FIELDS", 2)
     with pytest.raises(WireError, match="too many fields"):
-        without_large_raw_data(_model().SerializeToString())
+        without_large_raw_data(_model().SerializeToString(), KEPT_RAW_BYTES)
 
 
 def test_a_model_the_reader_cannot_read_is_parsed_whole(tmp_path: Path) -> None:
