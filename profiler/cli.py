@@ -88,10 +88,8 @@ COMMAND_MODULES = {
     "history": "cli_history", "report": "cli_report", "targets": "cli_remote",
     "remote-info": "cli_remote", "remote-cache": "cli_remote", "sweep": "cli_sweep",
 }
-"""The module that adds each command (with its siblings). test_cli_output checks it lists
-every command the whole parser has."""
-_COMMAND_ADDERS = ("cli", "cli_runtime", "cli_quant", "cli_history", "cli_report", "cli_remote",
-                   "cli_sweep")
+"""The module that adds each command (with its siblings), in the order --help lists them.
+test_cli_output checks it lists every command the whole parser has."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -108,7 +106,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     owner = COMMAND_MODULES.get(command or "")
-    for name in _COMMAND_ADDERS if owner is None else (owner,):
+    for name in dict.fromkeys(COMMAND_MODULES.values()) if owner is None else (owner,):
         if name == "cli":
             _add_analyze(subparsers)
         else:

@@ -99,7 +99,7 @@ def take() -> Waiting | None:
 def _child(jobs_read: int, jobs_write: int, answers_read: int, answers_write: int,
            preload: Sequence[str]) -> None:
     """The child's side; never returns into the caller's code. The job reader starts first,
-    so the file is read while profiler.sandbox and ``preload`` are imported."""
+    so the file is read while profiler.sandbox_child and ``preload`` are imported."""
     code = 1
     gc.disable()  # some 70 collections during the imports (12 ms); back on before the job
     # numpy's OpenBLAS starts a thread per core that spins for ~100 ms of CPU after import:

@@ -20,6 +20,7 @@ from profiler.records.serialize import field_names, to_dict
 INDENT = " "
 EXPANDED_DEPTH = 2
 """The report and its sections (depth 0 and 1) show one field per line whatever they hold."""
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
@@ -102,8 +103,6 @@ def _holds_table(fields: dict[Any, Any]) -> bool:
                 return True
     return False
 
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _finite(value: Any) -> Any:
